@@ -1,0 +1,16 @@
+"""Extension objects, created unbound here and bound in ``create_app``."""
+
+from flask_login import LoginManager
+from flask_socketio import SocketIO
+from flask_wtf import CSRFProtect
+
+from app.db import Database
+from app.jobs import Jobs
+from app.redis_client import RedisClient
+
+db = Database()
+redis = RedisClient()
+socketio = SocketIO()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+jobs = Jobs()

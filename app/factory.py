@@ -1,0 +1,107 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import Flask
+
+from app import logs
+from app.domain import events
+from app.errors import register_error_handlers
+from app.extensions import csrf, db, jobs, login_manager, redis, socketio
+from app.observability import init_sentry
+from config import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def build_app(config: Settings | None = None) -> Flask:
+    """Create and wire the Flask application for ``config``."""
+    settings = config or Settings.from_env()
+    logs.configure(settings)
+    init_sentry(settings)
+
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.config.update(_flask_config(settings))
+
+    db.init_app(app)
+    redis.init_app(app)
+    jobs.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Sign in to open the console."
+    socketio.init_app(
+        app,
+        async_mode=_socketio_mode(settings),
+        message_queue=settings.redis_url,
+        logger=False,
+        engineio_logger=False,
+    )
+
+    logs.install_request_ids(app)
+    register_error_handlers(app)
+    _register_blueprints(app)
+
+    from app.cli import register_commands
+
+    register_commands(app)
+    logger.debug("App built for %s mode", settings.env)
+    return app
+
+
+def _socketio_mode(settings: Settings) -> str:
+    """Use the configured green mode only in a process patched for it.
+
+    Commands that do not serve (migrations, the worker, the shell) run
+    unpatched, and Socket.IO in them only ever emits through Redis.
+    """
+    from app.runtime import patched_mode
+
+    if settings.async_mode == "threading" or patched_mode() == settings.async_mode:
+        return settings.async_mode
+    return "threading"
+
+
+def _flask_config(settings: Settings) -> dict:
+    """Translate settings into Flask's own configuration keys."""
+    return {
+        "SETTINGS": settings,
+        "SECRET_KEY": settings.secret_key,
+        "TESTING": settings.testing,
+        "SESSION_COOKIE_NAME": "parley_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": settings.session_cookie_secure,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": settings.session_cookie_secure,
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=14),
+        # Agents keep the console open all day; a token that expired after an
+        # hour would fail their next form. It lives as long as the session.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        "JSON_SORT_KEYS": False,
+    }
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.auth import bp as auth_bp
+    from app.console import bp as console_bp
+    from app.health import bp as health_bp
+    from app.site import bp as site_bp
+
+    for blueprint in (health_bp, auth_bp, console_bp, site_bp):
+        app.register_blueprint(blueprint)
+
+
+def _queue_transcript(_sender: object, conversation_id: int) -> None:
+    """Email the transcript once a conversation is closed."""
+    jobs.enqueue("send_transcript", conversation_id=conversation_id)
+
+
+# Receivers are connected once per process, not per app: they act on
+# whichever app is current when the event is sent.
+events.conversation_closed.connect(_queue_transcript)

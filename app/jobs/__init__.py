@@ -1,0 +1,121 @@
+"""Background jobs behind one small facade.
+
+``jobs.enqueue("send_transcript", conversation_id=7)`` runs a job by name with
+ids. In production the job goes to RQ, with retries and backoff, and a worker
+process runs it; in the embedded mode it runs in the background of the web
+process, with the same retries. Jobs take ids, load what they need and are
+safe to run twice.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, current_app, has_app_context
+
+logger = logging.getLogger(__name__)
+
+#: Modules whose jobs register themselves when imported.
+JOB_MODULES = ("app.jobs.transcripts",)
+
+#: Seconds to wait before each retry; its length is the number of retries.
+RETRY_BACKOFF = (5, 30, 120)
+
+#: Longest a single run of a job may take before RQ stops it.
+JOB_TIMEOUT_SECONDS = 300
+
+QUEUE_NAME = "parley"
+
+_registry: dict[str, Callable[..., Any]] = {}
+
+
+def job(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Register ``function`` as a job and make it run inside an app context."""
+
+    @functools.wraps(function)
+    def run(**ids: Any) -> Any:
+        if has_app_context():
+            return function(**ids)
+        from app import create_app
+
+        with create_app().app_context():
+            return function(**ids)
+
+    _registry[function.__name__] = run
+    return run
+
+
+def registered() -> dict[str, Callable[..., Any]]:
+    """Return every job by name, importing the job modules first."""
+    for module in JOB_MODULES:
+        importlib.import_module(module)
+    return dict(_registry)
+
+
+class Jobs:
+    """Enqueue jobs by name; RQ in production, in-process in embedded mode."""
+
+    def init_app(self, app: Flask) -> None:
+        """Choose the backend from the app's settings."""
+        settings = app.config["SETTINGS"]
+        queue = None
+        if not settings.jobs_inline:
+            from redis import Redis
+            from rq import Queue
+
+            queue = Queue(QUEUE_NAME, connection=Redis.from_url(settings.redis_url))
+        app.extensions["jobs"] = queue
+
+    def enqueue(self, name: str, **ids: Any) -> None:
+        """Run the job ``name`` with ``ids`` in the background."""
+        function = registered().get(name)
+        if function is None:
+            raise KeyError(f"No job named {name!r}.")
+        queue = current_app.extensions["jobs"]
+        if queue is not None:
+            from rq import Retry
+
+            enqueued = queue.enqueue(
+                function,
+                kwargs=ids,
+                retry=Retry(max=len(RETRY_BACKOFF), interval=list(RETRY_BACKOFF)),
+                job_timeout=JOB_TIMEOUT_SECONDS,
+                description=f"{name} {ids}",
+            )
+            logger.info("Queued job %s %s as %s", name, ids, enqueued.id)
+            return
+
+        from app.extensions import socketio
+
+        app = current_app._get_current_object()
+        socketio.start_background_task(_run_inline, app, name, function, ids)
+        logger.info("Started job %s %s in-process", name, ids)
+
+
+def _run_inline(app: Flask, name: str, function: Callable[..., Any], ids: dict) -> None:
+    """Run a job in this process, retrying with the same backoff as RQ."""
+    for attempt in range(len(RETRY_BACKOFF) + 1):
+        try:
+            with app.app_context():
+                function(**ids)
+        except Exception:
+            if attempt == len(RETRY_BACKOFF):
+                logger.exception("Job %s %s failed for good", name, ids)
+                return
+            logger.warning(
+                "Job %s %s failed (attempt %d); retrying in %ss",
+                name,
+                ids,
+                attempt + 1,
+                RETRY_BACKOFF[attempt],
+                exc_info=True,
+            )
+            time.sleep(RETRY_BACKOFF[attempt])
+        else:
+            logger.info("Job %s %s done", name, ids)
+            return

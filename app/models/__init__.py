@@ -1,0 +1,27 @@
+"""The data model. Every table is created by an Alembic migration, never here."""
+
+from app.db import Base
+from app.models.audit import AuditEvent
+from app.models.conversation import (
+    AuthorKind,
+    Conversation,
+    ConversationStatus,
+    Message,
+)
+from app.models.visitor import Visitor
+from app.models.workspace import Role, Team, TeamMembership, User, Workspace
+
+__all__ = [
+    "AuditEvent",
+    "AuthorKind",
+    "Base",
+    "Conversation",
+    "ConversationStatus",
+    "Message",
+    "Role",
+    "Team",
+    "TeamMembership",
+    "User",
+    "Visitor",
+    "Workspace",
+]

@@ -1,0 +1,114 @@
+"""Everything that depends on the async mode, in one place.
+
+The web process runs on eventlet by default or on gevent by one setting
+(``ASYNC_MODE``). Both need the standard library patched before anything opens
+a socket, and psycopg2 given a wait callback so that PostgreSQL queries yield
+to other green threads instead of stalling the whole process.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+logger = logging.getLogger(__name__)
+
+_patched: str | None = None
+
+
+def patch(mode: str) -> None:
+    """Monkey-patch the standard library and psycopg2 for ``mode``.
+
+    Call it first thing in the process, before Flask, SQLAlchemy or redis are
+    imported. Calling it again with the same mode does nothing.
+    """
+    global _patched
+    if _patched == mode:
+        return
+    if _patched is not None:
+        raise RuntimeError(f"Already patched for {_patched}; cannot switch to {mode}.")
+
+    if mode == "eventlet":
+        with warnings.catch_warnings():
+            # Chosen knowingly; docs/performance.md compares it with gevent.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import eventlet
+
+        eventlet.monkey_patch()
+        from psycogreen.eventlet import patch_psycopg
+    elif mode == "gevent":
+        from gevent import monkey
+
+        monkey.patch_all()
+        from psycogreen.gevent import patch_psycopg
+    else:
+        raise ValueError(f"Unknown async mode {mode!r}; use eventlet or gevent.")
+
+    patch_psycopg()
+    _patched = mode
+
+
+def patched_mode() -> str | None:
+    """Return the async mode this process was patched for, if any."""
+    return _patched
+
+
+class StripDeflate:
+    """WSGI middleware that declines permessage-deflate on WebSocket upgrades.
+
+    Browsers offer compression on every WebSocket. Accepting it keeps a zlib
+    stream per direction per connection (about 90 KB each, measured), which
+    dominates the memory of an idle connection; chat frames are too small to
+    gain much from it. Neither eventlet nor gevent-websocket has a switch, so
+    the offer is removed from the request before the upgrade is answered.
+    """
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
+        return self.wsgi_app(environ, start_response)
+
+
+def serve(app: Flask, host: str, port: int, max_connections: int) -> None:
+    """Serve ``app`` (with Socket.IO) until the process is stopped."""
+    mode = app.extensions["socketio"].server.eio.async_mode
+    wsgi = StripDeflate(app.wsgi_app)
+    app.wsgi_app = wsgi
+    logger.info("Serving on http://%s:%s with %s", host, port, mode)
+
+    if mode == "eventlet":
+        import eventlet
+        import eventlet.wsgi
+
+        listener = eventlet.listen((host, port), backlog=1024)
+        # eventlet's default pool holds 1,024 connections; a chat server holds
+        # one per open widget, so the pool is sized by MAX_CONNECTIONS.
+        eventlet.wsgi.server(
+            listener,
+            app,
+            max_size=max_connections,
+            log_output=False,
+            keepalive=True,
+            socket_timeout=None,
+        )
+    elif mode == "gevent":
+        from gevent.pool import Pool
+        from gevent.pywsgi import WSGIServer
+        from geventwebsocket.handler import WebSocketHandler
+
+        server = WSGIServer(
+            (host, port),
+            app,
+            handler_class=WebSocketHandler,
+            spawn=Pool(max_connections),
+            log=None,
+        )
+        server.serve_forever()
+    else:
+        raise RuntimeError(f"Cannot serve in async mode {mode!r}.")
