@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Enum,
     ForeignKey,
     Index,
@@ -79,6 +81,13 @@ class Conversation(Base):
     # The sequence number of the newest message; the next one gets last_seq + 1
     # inside the same transaction that stores it, so numbers have no gaps.
     last_seq: Mapped[int] = mapped_column(default=0)
+    # The newest message a visitor may see (notes skipped), so that live
+    # events can tell visitors which seq came before without a query.
+    last_visible_seq: Mapped[int] = mapped_column(default=0)
+    visitor_read_seq: Mapped[int] = mapped_column(default=0)
+    agent_read_seq: Mapped[int] = mapped_column(default=0)
+    # Where the visitor was when the conversation started: url, title, referrer.
+    context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     visitor: Mapped[Visitor] = relationship(lazy="joined")
     team: Mapped[Team | None] = relationship()

@@ -34,6 +34,10 @@ class Visitor(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     name: Mapped[str | None] = mapped_column(String(120))
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The page the visitor was last seen on: url, title, referrer.
+    last_page: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    locale: Mapped[str | None] = mapped_column(String(35))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
