@@ -24,7 +24,7 @@ services:
 	bash .ci/services
 
 ## test: the whole suite, once on SQLite and once on PostgreSQL
-test: $(STAMP) services test-sqlite test-postgresql
+test: widget-check $(STAMP) services test-sqlite test-postgresql
 
 test-sqlite: $(STAMP)
 	PARLEY_TEST_DATABASE=sqlite $(BIN)/pytest -p no:cacheprovider -q $(PYTEST_ARGS)
@@ -42,3 +42,35 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# The visitor widget. Its built files in app/static/widget are committed, so
+# running Parley needs no Node; building and checking them needs Node and npm.
+WIDGET_NPM := npm --prefix widget --no-audit --no-fund --loglevel=error
+WIDGET_DEPS := widget/node_modules/.package-lock.json
+
+.PHONY: widget widget-size widget-check
+
+$(WIDGET_DEPS): widget/package.json widget/package-lock.json
+	$(WIDGET_NPM) ci >/dev/null
+
+## widget: install the widget's pinned tools and build it into app/static/widget
+widget: $(WIDGET_DEPS)
+	node widget/build.mjs
+
+## widget-size: gzipped bytes of each file loaded before the widget opens; fails over 30,720
+widget-size:
+	node widget/size.mjs
+
+## widget-check: rebuild into a temporary directory; fail unless identical to the committed build
+widget-check: $(WIDGET_DEPS)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	node widget/build.mjs "$$tmp" >/dev/null && \
+	if diff -r "$$tmp" app/static/widget >/dev/null; then \
+		echo "widget-check: app/static/widget matches a fresh build of widget/"; \
+	else \
+		echo "widget-check: app/static/widget differs from a fresh build; run 'make widget' and commit." >&2; \
+		diff -rq "$$tmp" app/static/widget >&2; exit 1; \
+	fi
+
+# The browser tests inject axe-core from widget/node_modules.
+test-sqlite test-postgresql: $(WIDGET_DEPS)

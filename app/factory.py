@@ -95,6 +95,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (health_bp, auth_bp, console_bp, site_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(__import__("app.widget_assets", fromlist=["bp"]).bp)
 
 
 def _queue_transcript(_sender: object, conversation_id: int) -> None:
