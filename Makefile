@@ -74,3 +74,14 @@ widget-check: $(WIDGET_DEPS)
 
 # The browser tests inject axe-core from widget/node_modules.
 test-sqlite test-postgresql: $(WIDGET_DEPS)
+
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+## bench: Parley and a bare relay under the same load, on eventlet and gevent
+## (about 10 minutes; BENCH_ARGS=--quick for a short run, --help for options)
+bench: $(BENCH_STAMP) services
+	$(BIN)/python bench/run.py $(BENCH_ARGS)

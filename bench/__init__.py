@@ -1,0 +1,1 @@
+"""Benchmarks of Parley against a bare relay; run with ``make bench``."""
