@@ -586,9 +586,13 @@ export class Chat {
     if (note.type === "outbox") {
       this.outbox = dedupe([...this.store.outbox]);
     } else if (note.type === "message") {
-      if (note.summary && (!this.conversation.id || this.isClosed())) this.adopt(note.summary);
+      const summary = note.summary;
+      const adopting = summary && summary.id !== this.conversation.id && (!this.conversation.id || this.isClosed());
+      if (adopting) this.adopt(summary);
       this.takeOwn(note.message);
+      // Syncing a conversation is what joins its room for live replies.
       if (!this.socket) this.connect();
+      else if (adopting) this.sync().catch(() => {});
     } else if (note.type === "read" && note.id === this.conversation.id) {
       this.conversation.visitorReadSeq = Math.max(this.conversation.visitorReadSeq, note.seq);
     } else if (note.type === "forget") {

@@ -1,0 +1,289 @@
+"""The visitor widget end to end: real Chromium, a real Parley, real sockets.
+
+A `parley serve` process runs on a fresh database. The pages that embed the
+widget come from a separate little HTTP server on another port, so the widget
+is cross-origin as on a company's site. The agent's side is a python-socketio
+client on /agent with a signed-in session cookie.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import requests
+import socketio
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy import select
+
+from app.models import Conversation, Message
+from tests.support.factories import PASSWORD, Factory
+from tests.support.http import sign_in
+from tests.support.processes import ROOT, WebProcess, base_env
+from tests.support.services import free_port, wait_until
+
+pytestmark = [pytest.mark.browser, pytest.mark.postgresql_only]
+
+SECRET = "browser-test-secret-of-more-than-32-characters"
+AXE = ROOT / "widget" / "node_modules" / "axe-core" / "axe.min.js"
+HOSTILE_CSS = (
+    "* { all: unset !important } "
+    "div { z-index: 2147483647 !important; display: none !important }"
+)
+WAIT_MS = 20_000
+
+
+# Host pages -----------------------------------------------------------------
+
+
+@dataclass
+class HostPages:
+    """A tiny web server for the company's pages, on its own origin."""
+
+    pages: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def add(self, path: str, html: str, headers: dict[str, str] | None = None) -> str:
+        """Serve ``html`` at ``path``; return its URL."""
+        self.pages[path] = (html, headers or {})
+        return self.origin + path
+
+    def start(self) -> HostPages:
+        pages = self.pages
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                html, headers = pages.get(self.path, ("Not found", {}))
+                body = html.encode()
+                self.send_response(200 if self.path in pages else 404)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def page_html(parley_url: str, key: str, title: str, head: str = "") -> str:
+    """Return a company page that embeds the widget with the one tag."""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>{head}</head>
+<body><main><h1>{title}</h1><div><p>Our products.</p></div>
+<button id="page-button" type="button">A button of the page</button></main>
+<script async src="{parley_url}/widget.js" data-key="{key}"></script>
+</body></html>"""
+
+
+# The agent ----------------------------------------------------------------------
+
+
+class Agent:
+    """An agent on /agent through python-socketio, signed in by the form."""
+
+    def __init__(self, base_url: str, email: str) -> None:
+        http = requests.Session()
+        landed = sign_in(http, base_url, email, PASSWORD)
+        assert landed.status_code == 200, landed.text
+        cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+        self.received: list[dict] = []
+        self.client = socketio.Client(reconnection=False)
+        self.client.on("message", self.received.append, namespace="/agent")
+        self.client.connect(
+            base_url,
+            namespaces=["/agent"],
+            headers={"Cookie": cookie},
+            transports=["websocket"],
+            wait_timeout=10,
+        )
+
+    def call(self, event: str, payload: dict) -> dict:
+        ack = self.client.call(event, payload, namespace="/agent", timeout=10)
+        assert ack["ok"], ack
+        return ack
+
+    def join(self, conversation_id: int) -> None:
+        """Follow a conversation, taking in what it holds already."""
+        ack = self.call(
+            "conversation:join", {"conversation_id": conversation_id, "last_seq": 0}
+        )
+        self.received.extend(ack["conversation"]["messages"])
+
+    def say(self, conversation_id: int, body: str) -> dict:
+        """Send a reply and return the stored message."""
+        payload = {
+            "conversation_id": conversation_id,
+            "client_msg_id": uuid.uuid4().hex,
+            "body": body,
+        }
+        return self.call("message:send", payload)["message"]
+
+    def heard(self, body: str) -> int:
+        """How many times a message with ``body`` reached this agent."""
+        return sum(1 for message in self.received if message["body"] == body)
+
+    def close(self) -> None:
+        self.client.disconnect()
+
+
+# Fixtures -------------------------------------------------------------------------
+
+
+@dataclass
+class Stack:
+    """A running Parley, its workspace and agent, and the company's pages."""
+
+    parley: WebProcess
+    make: Factory
+    key: str
+    agent_email: str
+    pages: HostPages
+    browser: Browser
+
+    def agent(self) -> Agent:
+        return Agent(self.parley.url, self.agent_email)
+
+    def conversations(self) -> list[Conversation]:
+        session = self.make.session
+        session.expire_all()
+        return list(session.scalars(select(Conversation).order_by(Conversation.id)))
+
+    def visitor_bodies(self, conversation_id: int) -> list[str]:
+        """The bodies stored in a conversation, in order."""
+        session = self.make.session
+        session.expire_all()
+        query = (
+            select(Message.body)
+            .where(Message.conversation_id == conversation_id)
+            .order_by(Message.seq)
+        )
+        return list(session.scalars(query))
+
+    def plain_page(self) -> str:
+        html = page_html(self.parley.url, self.key, "Plain shop")
+        return self.pages.add("/plain.html", html)
+
+    def hostile_page(self) -> str:
+        head = f"<style>{HOSTILE_CSS}</style>"
+        html = page_html(self.parley.url, self.key, "Hostile shop", head)
+        return self.pages.add("/hostile.html", html)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium from Debian's package."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            headless=True,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def stack(app, make, database_url, tmp_path, browser) -> Iterator[Stack]:
+    """Serve Parley on the test's database, with a workspace and an agent."""
+    workspace = make.workspace("Acme", greeting="Hello from Acme!", color="#0b6e4f")
+    agent = make.agent(workspace, name="Alex Agent")
+    port = free_port()
+    env = base_env(
+        PARLEY_ENV="development",
+        PARLEY_INSTANCE=str(tmp_path / "instance"),
+        DATABASE_URL=database_url,
+        SECRET_KEY=SECRET,
+        PUBLIC_URL=f"http://127.0.0.1:{port}",
+    )
+    parley = WebProcess("parley serve", env, port).start()
+    pages = HostPages().start()
+    try:
+        parley.wait_ready()
+        yield Stack(parley, make, workspace.widget_key, agent.email, pages, browser)
+    finally:
+        pages.stop()
+        parley.kill()
+
+
+def open_widget(page: Page) -> None:
+    """Open the panel with the launcher and wait for the composer."""
+    page.locator("parley-widget .launcher").click()
+    expect(page.locator("parley-widget textarea")).to_be_visible(timeout=WAIT_MS)
+
+
+def send(page: Page, body: str) -> None:
+    """Type ``body`` into the composer and press Enter."""
+    box = page.locator("parley-widget textarea")
+    box.fill(body)
+    box.press("Enter")
+
+
+def bubbles(page: Page):
+    return page.locator("parley-widget .log .bubble")
+
+
+def first_conversation(stack: Stack) -> Conversation:
+    return wait_until(
+        lambda: next(iter(stack.conversations()), None),
+        timeout=20,
+        what="the visitor's conversation",
+    )
+
+
+# Tests ------------------------------------------------------------------------------
+
+
+def test_hostile_page_visitor_and_agent_talk(stack):
+    """On a page whose CSS unsets everything, a visitor and an agent chat."""
+    context = stack.browser.new_context()
+    page = context.new_page()
+    page.goto(stack.hostile_page())
+
+    launcher = page.locator("parley-widget .launcher")
+    expect(launcher).to_be_visible(timeout=WAIT_MS)
+    box = launcher.bounding_box()
+    assert box["width"] >= 40 and box["height"] >= 40
+    # Nothing of the page covers the launcher: a click there reaches it.
+    on_top = page.evaluate(
+        "([x, y]) => document.elementFromPoint(x, y).tagName",
+        [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
+    )
+    assert on_top == "PARLEY-WIDGET"
+
+    open_widget(page)
+    expect(page.locator("parley-widget h2")).to_have_text("Chat with Acme")
+    expect(bubbles(page).first).to_have_text("Hello from Acme!")
+    send(page, "Hello, is anyone there?")
+
+    conversation = first_conversation(stack)
+    agent = stack.agent()
+    try:
+        agent.join(conversation.id)
+        wait_until(lambda: agent.heard("Hello, is anyone there?") == 1, timeout=20)
+        agent.say(conversation.id, "Yes, Alex here. How can I help?")
+        expect(bubbles(page).last).to_have_text(
+            "Yes, Alex here. How can I help?", timeout=WAIT_MS
+        )
+        expect(page.locator("parley-widget .log")).to_contain_text("Alex Agent")
+    finally:
+        agent.close()
+        context.close()
