@@ -6,6 +6,8 @@ from flask_wtf import CSRFProtect
 
 from app.db import Database
 from app.jobs import Jobs
+from app.presence import Presence
+from app.ratelimit import RateLimiter
 from app.redis_client import RedisClient
 
 db = Database()
@@ -14,3 +16,5 @@ socketio = SocketIO()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 jobs = Jobs()
+limiter = RateLimiter()
+presence = Presence()

@@ -10,7 +10,16 @@ from flask import Flask
 from app import logs
 from app.domain import events
 from app.errors import register_error_handlers
-from app.extensions import csrf, db, jobs, login_manager, redis, socketio
+from app.extensions import (
+    csrf,
+    db,
+    jobs,
+    limiter,
+    login_manager,
+    presence,
+    redis,
+    socketio,
+)
 from app.observability import init_sentry
 from config import Settings
 
@@ -30,16 +39,12 @@ def build_app(config: Settings | None = None) -> Flask:
     redis.init_app(app)
     jobs.init_app(app)
     csrf.init_app(app)
+    limiter.init_app(app)
+    presence.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Sign in to open the console."
-    socketio.init_app(
-        app,
-        async_mode=_socketio_mode(settings),
-        message_queue=settings.redis_url,
-        logger=False,
-        engineio_logger=False,
-    )
+    _init_socketio(app, settings)
 
     logs.install_request_ids(app)
     register_error_handlers(app)
@@ -50,6 +55,38 @@ def build_app(config: Settings | None = None) -> Flask:
     register_commands(app)
     logger.debug("App built for %s mode", settings.env)
     return app
+
+
+def _init_socketio(app: Flask, settings: Settings) -> None:
+    """Bind Socket.IO, sharing rooms through Redis when it is configured."""
+    from app import realtime  # noqa: F401  (registers the namespaces' handlers)
+    from app.realtime.queue import ResyncingRedisManager
+
+    mode = _socketio_mode(settings)
+    # Always given: Flask-SocketIO keeps options from an earlier init_app.
+    options = {"client_manager": None}
+    if settings.redis_url:
+        # A process that does not serve sockets only publishes.
+        options["client_manager"] = ResyncingRedisManager(
+            settings.redis_url,
+            channel="parley",
+            write_only=mode == "threading" and not settings.testing,
+        )
+    socketio.init_app(
+        app,
+        async_mode=mode,
+        logger=False,
+        engineio_logger=False,
+        # The widget runs on the companies' own sites; each connection's
+        # Origin is checked against its workspace in the connect handler.
+        cors_allowed_origins="*",
+        # A payload over this ends the connection at the transport; the
+        # handlers answer anything over 64 KB with an error ack instead.
+        max_http_buffer_size=1024 * 1024,
+        ping_interval=25,
+        ping_timeout=20,
+        **options,
+    )
 
 
 def _socketio_mode(settings: Settings) -> str:
@@ -88,12 +125,13 @@ def _flask_config(settings: Settings) -> dict:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from app.api.widget import bp as widget_api_bp
     from app.auth import bp as auth_bp
     from app.console import bp as console_bp
     from app.health import bp as health_bp
     from app.site import bp as site_bp
 
-    for blueprint in (health_bp, auth_bp, console_bp, site_bp):
+    for blueprint in (health_bp, auth_bp, console_bp, site_bp, widget_api_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(__import__("app.widget_assets", fromlist=["bp"]).bp)
 

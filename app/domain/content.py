@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+from html import escape
+
+from bleach.linkifier import Linker
+from bleach.sanitizer import Cleaner
 
 from app.errors import ValidationError
 
@@ -26,3 +30,32 @@ def clean_body(body: object) -> str:
             limit=MAX_BODY_CHARS,
         )
     return text
+
+
+def _link_attributes(attrs: dict, new: bool = False) -> dict | None:
+    """Keep only web and mail links, and open them safely in a new tab."""
+    href = attrs.get((None, "href"), "")
+    if not href.lower().startswith(("http://", "https://", "mailto:")):
+        return None
+    attrs[(None, "rel")] = "noopener nofollow"
+    attrs[(None, "target")] = "_blank"
+    return attrs
+
+
+_linker = Linker(callbacks=[_link_attributes], parse_email=True)
+_cleaner = Cleaner(
+    tags={"a"},
+    attributes={"a": ["href", "rel", "target"]},
+    protocols={"http", "https", "mailto"},
+    strip=True,
+)
+
+
+def render_html(body: str) -> str:
+    """Return ``body`` as HTML: all text escaped, links made clickable.
+
+    The sender's text is escaped first, so markup in it stays text; only the
+    links the linker adds are tags, and the cleaner checks them once more
+    against an allowlist.
+    """
+    return _cleaner.clean(_linker.linkify(escape(body)))

@@ -1,6 +1,10 @@
-"""Conversations and messages: starting, posting, closing."""
+"""Conversations and messages: starting, posting, reading, closing."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -22,16 +26,69 @@ from app.models import (
 MAX_CLIENT_ID = 64
 
 
+@dataclass(frozen=True, slots=True)
+class MessageView:
+    """A stored message as broadcast: plain values, safe to hand anywhere."""
+
+    id: int
+    workspace_id: int
+    conversation_id: int
+    seq: int
+    prev_visible_seq: int
+    author_kind: AuthorKind
+    author_id: int | None
+    author_name: str | None
+    body: str
+    client_msg_id: str | None
+    created_at: datetime
+
+    @property
+    def visible_to_visitor(self) -> bool:
+        """False for internal notes."""
+        return self.author_kind != AuthorKind.NOTE
+
+
+def view_of(message: Message, author_name: str | None = None, prev: int = 0) -> MessageView:
+    """Snapshot a Message row."""
+    return MessageView(
+        id=message.id,
+        workspace_id=message.workspace_id,
+        conversation_id=message.conversation_id,
+        seq=message.seq,
+        prev_visible_seq=prev,
+        author_kind=message.author_kind,
+        author_id=message.author_id,
+        author_name=author_name,
+        body=message.body,
+        client_msg_id=message.client_msg_id,
+        created_at=message.created_at,
+    )
+
+
 def start_conversation(
-    tenant: Tenant, visitor: Visitor, *, team_id: int | None = None
+    tenant: Tenant,
+    visitor: Visitor,
+    *,
+    team_id: int | None = None,
+    context: dict[str, Any] | None = None,
+    commit: bool = True,
 ) -> Conversation:
-    """Open a new conversation for ``visitor`` and commit it."""
+    """Open a new conversation for ``visitor``; with ``commit``, commit and announce."""
     if visitor.workspace_id != tenant.workspace_id:
         raise NotFound("No such visitor in this workspace.")
     conversation = tenant.add(
-        Conversation(visitor_id=visitor.id, team_id=team_id, last_seq=0)
+        Conversation(
+            visitor_id=visitor.id,
+            team_id=team_id,
+            last_seq=0,
+            last_visible_seq=0,
+            context=context or {},
+        )
     )
-    tenant.session.commit()
+    tenant.session.flush()
+    if commit:
+        tenant.session.commit()
+        events.conversation_started.send(conversation_id=conversation.id)
     return conversation
 
 
@@ -62,6 +119,18 @@ def post_message(
     return message, created
 
 
+def check_client_id(client_msg_id: object) -> str | None:
+    """Return a valid client message id (or None), else raise ValidationError."""
+    if client_msg_id is None:
+        return None
+    if not isinstance(client_msg_id, str) or not 0 < len(client_msg_id) <= MAX_CLIENT_ID:
+        raise ValidationError(
+            f"A client message id is text of 1 to {MAX_CLIENT_ID} characters.",
+            code="invalid_client_id",
+        )
+    return client_msg_id
+
+
 def append_message(
     session: Session,
     conversation_id: int,
@@ -71,16 +140,12 @@ def append_message(
     body: object,
     client_msg_id: str | None = None,
 ) -> tuple[Message, bool]:
-    """Add a message to the caller's transaction, as :func:`post_message` does."""
+    """Add a message to the caller's transaction, as :func:`post_message` does.
+
+    The message is broadcast when the caller commits.
+    """
     text = clean_body(body)
-    if client_msg_id is not None and (
-        not isinstance(client_msg_id, str)
-        or not 0 < len(client_msg_id) <= MAX_CLIENT_ID
-    ):
-        raise ValidationError(
-            f"A client message id is text of 1 to {MAX_CLIENT_ID} characters.",
-            code="invalid_client_id",
-        )
+    client_msg_id = check_client_id(client_msg_id)
 
     # Taking the next number locks the conversation's row until commit, so
     # concurrent writers queue here and the numbers stay gapless. On SQLite
@@ -89,23 +154,22 @@ def append_message(
         update(Conversation)
         .where(Conversation.id == conversation_id)
         .values(last_seq=Conversation.last_seq + 1)
-        .returning(Conversation.last_seq, Conversation.workspace_id)
+        .returning(
+            Conversation.last_seq,
+            Conversation.last_visible_seq,
+            Conversation.workspace_id,
+        )
+        .execution_options(synchronize_session="fetch")
     ).one_or_none()
     if claimed is None:
         raise NotFound(f"No conversation {conversation_id}.")
-    seq, workspace_id = claimed
+    seq, prev_visible, workspace_id = claimed
 
     if client_msg_id is not None:
-        earlier = _find_retry(
-            session, conversation_id, author_kind, author_id, client_msg_id
-        )
+        earlier = _find_retry(session, conversation_id, author_kind, author_id, client_msg_id)
         if earlier is not None:
             # Hand the number back; the row is still locked by us.
-            session.execute(
-                update(Conversation)
-                .where(Conversation.id == conversation_id)
-                .values(last_seq=Conversation.last_seq - 1)
-            )
+            _set_counters(session, conversation_id, last_seq=Conversation.last_seq - 1)
             return earlier, False
 
     message = Message(
@@ -119,6 +183,8 @@ def append_message(
         created_at=utcnow(),
     )
     session.add(message)
+    if author_kind != AuthorKind.NOTE:
+        _set_counters(session, conversation_id, last_visible_seq=seq)
     if author_kind == AuthorKind.AGENT:
         session.execute(
             update(Conversation)
@@ -127,9 +193,27 @@ def append_message(
                 Conversation.first_response_at.is_(None),
             )
             .values(first_response_at=message.created_at)
+            .execution_options(synchronize_session="fetch")
         )
     session.flush()
+
+    author_name = None
+    if author_kind in (AuthorKind.AGENT, AuthorKind.NOTE) and author_id is not None:
+        author = session.get(User, author_id)
+        author_name = author.name if author else None
+    events.after_commit(
+        session, events.message_posted, message=view_of(message, author_name, prev_visible)
+    )
     return message, True
+
+
+def _set_counters(session: Session, conversation_id: int, **values: Any) -> None:
+    session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(**values)
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 def _find_retry(
@@ -148,6 +232,131 @@ def _find_retry(
             Message.client_msg_id == client_msg_id,
         )
     )
+
+
+def visitor_send(
+    session: Session,
+    tenant: Tenant,
+    visitor_id: int,
+    conversation_id: int | None,
+    *,
+    body: object,
+    client_msg_id: str,
+    context: dict[str, Any] | None = None,
+) -> tuple[Conversation, Message, bool]:
+    """Store a visitor's message, starting a conversation when none is given.
+
+    Returns the conversation, the message and whether the message is new. A
+    retry of a first message (no conversation id) finds the conversation the
+    first attempt started instead of starting another. Commits.
+    """
+    clean_body(body)
+    if check_client_id(client_msg_id) is None:
+        raise ValidationError("client_msg_id is required.", code="invalid_client_id")
+
+    started = False
+    if conversation_id is None:
+        # Lock the visitor's row: two tabs retrying the same first message
+        # must not both start a conversation.
+        session.execute(
+            update(Visitor)
+            .where(Visitor.id == visitor_id, Visitor.workspace_id == tenant.workspace_id)
+            .values(last_seen_at=utcnow())
+            .execution_options(synchronize_session="fetch")
+        )
+        earlier = session.scalar(
+            select(Message).where(
+                Message.workspace_id == tenant.workspace_id,
+                Message.author_kind == AuthorKind.VISITOR,
+                Message.author_id == visitor_id,
+                Message.client_msg_id == client_msg_id,
+            )
+        )
+        if earlier is not None:
+            session.rollback()
+            return tenant.get(Conversation, earlier.conversation_id), earlier, False
+        visitor = tenant.get(Visitor, visitor_id)
+        conversation = start_conversation(tenant, visitor, context=context, commit=False)
+        started = True
+    else:
+        conversation = _visitors_conversation(tenant, visitor_id, conversation_id)
+        if conversation.status == ConversationStatus.CLOSED:
+            raise Conflict(
+                "This conversation is closed; start a new one.",
+                code="conversation_closed",
+            )
+        if conversation.status == ConversationStatus.SNOOZED:
+            conversation.status = ConversationStatus.OPEN
+
+    message, created = append_message(
+        session,
+        conversation.id,
+        author_kind=AuthorKind.VISITOR,
+        author_id=visitor_id,
+        body=body,
+        client_msg_id=client_msg_id,
+    )
+    session.commit()
+    if started:
+        events.conversation_started.send(conversation_id=conversation.id)
+    return conversation, message, created
+
+
+def _visitors_conversation(tenant: Tenant, visitor_id: int, conversation_id: int) -> Conversation:
+    conversation = tenant.find(Conversation, conversation_id)
+    if conversation is None or conversation.visitor_id != visitor_id:
+        raise NotFound("You have no such conversation.")
+    return conversation
+
+
+def agent_send(
+    tenant: Tenant,
+    agent: User,
+    conversation_id: int,
+    *,
+    body: object,
+    client_msg_id: str | None,
+    note: bool = False,
+) -> tuple[Message, bool]:
+    """Store an agent's reply or internal note in their workspace's conversation."""
+    conversation = tenant.get(Conversation, conversation_id)
+    if conversation.status == ConversationStatus.CLOSED and not note:
+        raise Conflict(
+            "This conversation is closed; reopen it to reply.",
+            code="conversation_closed",
+        )
+    return post_message(
+        tenant.session,
+        conversation.id,
+        author_kind=AuthorKind.NOTE if note else AuthorKind.AGENT,
+        author_id=agent.id,
+        body=body,
+        client_msg_id=client_msg_id,
+    )
+
+
+def mark_read(session: Session, conversation: Conversation, side: str, seq: object) -> int:
+    """Record that ``side`` (visitor or agent) has read up to ``seq``. Commits.
+
+    Read marks only move forward and never past the last message. Returns
+    the mark now stored.
+    """
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        raise ValidationError("seq must be a whole number of 0 or more.")
+    column = {
+        "visitor": Conversation.visitor_read_seq,
+        "agent": Conversation.agent_read_seq,
+    }[side]
+    target = min(seq, conversation.last_seq)
+    session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation.id, column < target)
+        .values({column: target})
+        .execution_options(synchronize_session="fetch")
+    )
+    session.commit()
+    session.refresh(conversation)
+    return getattr(conversation, column.key)
 
 
 def messages_after(
@@ -170,9 +379,7 @@ def messages_after(
     return list(session.scalars(query))
 
 
-def close_conversation(
-    tenant: Tenant, conversation_id: int, *, by: User
-) -> Conversation:
+def close_conversation(tenant: Tenant, conversation_id: int, *, by: User) -> Conversation:
     """Close a conversation, leave a system message and announce it. Commits."""
     conversation = tenant.get(Conversation, conversation_id)
     if conversation.status == ConversationStatus.CLOSED:

@@ -1,10 +1,27 @@
 """Domain events, sent after the change they announce is committed.
 
 The domain announces; the application decides what follows (a job, a
-broadcast). Receivers get the ids they need, never live ORM objects.
+broadcast). Receivers get ids or frozen snapshots, never live ORM objects.
+
+Two kinds of sending:
+
+- Signals for work that follows a use case (``conversation_started``,
+  ``conversation_closed``) are sent by the domain function itself, right
+  after its commit; their receivers may use the session.
+- Broadcast signals (``message_posted``, ``conversation_changed``) are queued
+  on the session with :func:`after_commit` wherever the change is made, and
+  sent when that transaction commits, dropped when it rolls back. Their
+  receivers run inside SQLAlchemy's commit hook and must not use the session
+  that committed (they may open their own).
 """
 
-from blinker import Namespace
+from __future__ import annotations
+
+from typing import Any
+
+from blinker import Namespace, Signal
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 _signals = Namespace()
 
@@ -14,5 +31,58 @@ conversation_closed = _signals.signal("conversation-closed")
 #: A visitor started a conversation. Sent with ``conversation_id``.
 conversation_started = _signals.signal("conversation-started")
 
-#: A message was stored. Sent with ``conversation_id`` and ``message_id``.
+#: A message was stored. Sent with ``message``, a MessageView.
 message_posted = _signals.signal("message-posted")
+
+#: A conversation's status, assignee or team changed, or it started. Sent
+#: with ``conversation_ids``, a set.
+conversation_changed = _signals.signal("conversation-changed")
+
+_PENDING = "parley.pending_events"
+_CHANGED = "parley.changed_conversations"
+
+
+def after_commit(session: Session, signal: Signal, **payload: Any) -> None:
+    """Send ``signal`` with ``payload`` once the session's transaction commits."""
+    session.info.setdefault(_PENDING, []).append((signal, payload))
+
+
+def conversation_touched(session: Session, conversation_id: int) -> None:
+    """Announce a conversation as changed when the transaction commits."""
+    session.info.setdefault(_CHANGED, set()).add(conversation_id)
+
+
+@event.listens_for(Session, "after_flush")
+def _collect_changed(session: Session, _context: Any) -> None:
+    from app.models import Conversation
+
+    watched = ("status", "assignee_id", "team_id")
+    for obj in [*session.new, *session.dirty]:
+        if not isinstance(obj, Conversation) or obj.id is None:
+            continue
+        state = session.is_modified(obj, include_collections=False)
+        if obj in session.new or (state and _changed(obj, watched)):
+            conversation_touched(session, obj.id)
+
+
+def _changed(obj: Any, names: tuple[str, ...]) -> bool:
+    from sqlalchemy import inspect
+
+    attrs = inspect(obj).attrs
+    return any(attrs[name].history.has_changes() for name in names)
+
+
+@event.listens_for(Session, "after_commit")
+def _send_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING, [])
+    changed = session.info.pop(_CHANGED, set())
+    for signal, payload in pending:
+        signal.send(**payload)
+    if changed:
+        conversation_changed.send(conversation_ids=changed)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+    session.info.pop(_CHANGED, None)

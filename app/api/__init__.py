@@ -1,0 +1,1 @@
+"""JSON APIs. Every error has the shape ``{"error": {"code", "message"}}``."""

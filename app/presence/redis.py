@@ -1,0 +1,89 @@
+"""Presence in Redis, shared by every web process.
+
+Per workspace and kind, a sorted set maps member ids to the time their
+record expires. Connecting or a heartbeat pushes the expiry forward; a sweep
+removes expired members, and only the process whose removal succeeds
+announces them offline, so each transition is announced once.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+WORKSPACES = "presence:workspaces"
+
+# Remove a member only if its record is still expired: a reconnect between
+# the scan and the removal must win.
+_REMOVE_IF_EXPIRED = """
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if score and tonumber(score) <= tonumber(ARGV[2]) then
+  return redis.call('ZREM', KEYS[1], ARGV[1])
+end
+return 0
+"""
+
+
+def _key(kind: str, workspace_id: int) -> str:
+    return f"presence:{kind}:{workspace_id}"
+
+
+class RedisPresence:
+    """Members' record expiry times in Redis sorted sets."""
+
+    def __init__(self, client: Any, grace: float) -> None:
+        self.client = client
+        self.grace = grace
+        self._remove = client.register_script(_REMOVE_IF_EXPIRED)
+
+    def renew(self, kind: str, workspace_id: int, member_id: int) -> bool:
+        """Extend a member's record; True if they were not online before."""
+        now = time.time()
+        key = _key(kind, workspace_id)
+        pipe = self.client.pipeline()
+        pipe.zscore(key, member_id)
+        pipe.zadd(key, {member_id: now + self.grace}, gt=True)
+        pipe.sadd(WORKSPACES, f"{kind}:{workspace_id}")
+        previous, _, _ = pipe.execute()
+        return previous is None or float(previous) <= now
+
+    def renew_many(self, members: set[tuple[str, int, int]]) -> None:
+        """Extend the records of many members in one round trip."""
+        if not members:
+            return
+        until = time.time() + self.grace
+        pipe = self.client.pipeline(transaction=False)
+        for kind, workspace_id, member_id in members:
+            pipe.zadd(_key(kind, workspace_id), {member_id: until}, gt=True)
+        pipe.execute()
+
+    def is_online(self, kind: str, workspace_id: int, member_id: int) -> bool:
+        """True while the member's record has not expired."""
+        score = self.client.zscore(_key(kind, workspace_id), member_id)
+        return score is not None and float(score) > time.time()
+
+    def online(self, kind: str, workspace_id: int) -> set[int]:
+        """Ids of the members of ``kind`` whose records are live."""
+        members = self.client.zrangebyscore(_key(kind, workspace_id), time.time(), "+inf")
+        return {int(m) for m in members}
+
+    def sweep(self) -> list[tuple[str, int, int]]:
+        """Remove and return the members whose records expired."""
+        now = time.time()
+        gone = []
+        for entry in self.client.smembers(WORKSPACES):
+            kind, workspace = entry.decode().split(":")
+            key = _key(kind, int(workspace))
+            for member in self.client.zrangebyscore(key, "-inf", now):
+                if self._remove(keys=[key], args=[member, now]):
+                    gone.append((kind, int(workspace), int(member)))
+        return gone
+
+    def set_status(self, workspace_id: int, agent_id: int, status: str) -> None:
+        """Remember an agent's chosen status."""
+        self.client.hset(f"presence:status:{workspace_id}", agent_id, status)
+
+    def get_status(self, workspace_id: int, agent_id: int) -> str:
+        """Return an agent's chosen status (online unless they chose away)."""
+        value = self.client.hget(f"presence:status:{workspace_id}", agent_id)
+        return value.decode() if value else "online"

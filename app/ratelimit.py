@@ -1,0 +1,80 @@
+"""Rate limits: Redis counters in production, process memory when embedded."""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from typing import Any
+
+from flask import current_app
+
+from app.errors import RateLimited
+
+logger = logging.getLogger(__name__)
+
+
+class MemoryWindows:
+    """Fixed-window counters in this process (embedded mode: one process)."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, tuple[int, float]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, key: str, window: int) -> tuple[int, float]:
+        """Count one hit; return the count in this window and its end."""
+        now = time.monotonic()
+        with self._lock:
+            count, ends = self._counts.get(key, (0, 0.0))
+            if now >= ends:
+                count, ends = 0, now + window
+                if len(self._counts) > 100_000:
+                    self._forget_expired(now)
+            count += 1
+            self._counts[key] = (count, ends)
+        return count, ends - now
+
+    def _forget_expired(self, now: float) -> None:
+        for stale in [k for k, (_, ends) in self._counts.items() if ends <= now]:
+            del self._counts[stale]
+
+
+class RedisWindows:
+    """Fixed-window counters in Redis, shared by every process."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def hit(self, key: str, window: int) -> tuple[int, float]:
+        """Count one hit; return the count in this window and the seconds left."""
+        pipe = self.client.pipeline()
+        pipe.incr(f"rl:{key}")
+        pipe.expire(f"rl:{key}", window, nx=True)
+        pipe.ttl(f"rl:{key}")
+        count, _, ttl = pipe.execute()
+        return int(count), float(ttl if ttl and ttl > 0 else window)
+
+
+class RateLimiter:
+    """Bound to the app: ``limiter.check(key, limit, window)`` raises RateLimited."""
+
+    def init_app(self, app: Any) -> None:
+        """Use Redis when configured, else memory."""
+        client = app.extensions["redis"]
+        app.extensions["ratelimit"] = RedisWindows(client) if client else MemoryWindows()
+
+    def check(self, key: str, limit: int, window: int, message: str | None = None) -> None:
+        """Count a hit on ``key``; raise RateLimited past ``limit`` per ``window`` s."""
+        windows = current_app.extensions["ratelimit"]
+        try:
+            count, remaining = windows.hit(key, window)
+        except Exception:
+            # A rate limiter that is down must not take the chat down with it.
+            logger.warning("Rate limiter unavailable for %s; allowing", key, exc_info=True)
+            return
+        if count > limit:
+            raise RateLimited(
+                message or "Too many requests. Wait a few seconds and try again.",
+                retry_after=max(1, math.ceil(remaining)),
+            )

@@ -1,0 +1,209 @@
+"""The /widget namespace: visitors."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app, request
+from flask_socketio import ConnectionRefusedError, emit, join_room
+
+from app.domain.content import MAX_BODY_CHARS
+from app.domain.conversations import mark_read, view_of, visitor_send
+from app.domain.tenancy import Tenant
+from app.domain.visitors import (
+    VisitorTokens,
+    clean_page,
+    open_conversations,
+    origin_allowed,
+    workspace_by_key,
+)
+from app.errors import NotFound, ParleyError, ValidationError
+from app.extensions import db, limiter, presence, socketio
+from app.models import Conversation
+from app.realtime import payloads, rooms
+from app.realtime.common import (
+    Throttle,
+    catch_up,
+    dispatch,
+    need_bool,
+    need_int,
+    sync_positions,
+)
+
+logger = logging.getLogger(__name__)
+
+#: A person does not type ten messages in ten seconds; a script does.
+SEND_LIMIT = (10, 10)
+TYPING_INTERVAL_SECONDS = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class VisitorSocket:
+    """Who is behind one /widget connection."""
+
+    workspace_id: int
+    visitor_id: int
+
+
+_sockets: dict[str, VisitorSocket] = {}
+_typing = Throttle(TYPING_INTERVAL_SECONDS)
+
+
+def _refuse(code: str, message: str) -> ConnectionRefusedError:
+    return ConnectionRefusedError({"code": code, "message": message})
+
+
+@socketio.on("connect", namespace=rooms.WIDGET)
+def connect(auth: Any = None):
+    """Admit a visitor with a valid token from an allowed origin."""
+    auth = auth if isinstance(auth, dict) else {}
+    try:
+        workspace = workspace_by_key(db.session, auth.get("key"))
+    except NotFound as error:
+        raise _refuse(error.code, error.message) from None
+    if not origin_allowed(workspace, request.headers.get("Origin")):
+        raise _refuse(
+            "origin_forbidden", "This website is not allowed to use this workspace's chat."
+        )
+
+    tokens = VisitorTokens(current_app.config["SECRET_KEY"])
+    identity = tokens.read(auth.get("token"))
+    if identity is None:
+        raise _refuse("unauthorized", "The visitor token is missing, bad or expired.")
+    if identity.workspace_id != workspace.id:
+        raise _refuse("token_mismatch", "This visitor token belongs to another workspace.")
+
+    _sockets[request.sid] = VisitorSocket(workspace.id, identity.visitor_id)
+    join_room(rooms.visitor(identity.visitor_id))
+    presence.connected("visitor", workspace.id, identity.visitor_id, request.sid)
+    db.session.rollback()
+    logger.debug("Visitor %s connected as %s", identity.visitor_id, request.sid)
+
+
+@socketio.on("disconnect", namespace=rooms.WIDGET)
+def disconnect(*_args: Any) -> None:
+    """Forget the connection; presence lapses after the grace period."""
+    _sockets.pop(request.sid, None)
+    presence.disconnected(request.sid)
+
+
+@socketio.on("*", namespace=rooms.WIDGET)
+def any_event(event: str, *args: Any):
+    """Dispatch every other event, answering failures with an error ack."""
+    return dispatch(HANDLERS, event, args)
+
+
+def _me() -> VisitorSocket:
+    me = _sockets.get(request.sid)
+    if me is None:
+        raise ParleyError("This connection is not signed in.", code="unauthorized")
+    return me
+
+
+def _own_conversation(me: VisitorSocket, conversation_id: int) -> Conversation:
+    conversation = Tenant(db.session, me.workspace_id).find(Conversation, conversation_id)
+    if conversation is None or conversation.visitor_id != me.visitor_id:
+        raise NotFound("You have no such conversation.")
+    return conversation
+
+
+def sync(data: dict[str, Any]) -> dict[str, Any]:
+    """Catch up: every message after the seqs the client holds."""
+    me = _me()
+    positions = sync_positions(data)
+    if not positions:
+        positions = {c.id: 0 for c in open_conversations(db.session, me.visitor_id)}
+    answer = []
+    for conversation_id, after in positions.items():
+        conversation = Tenant(db.session, me.workspace_id).find(Conversation, conversation_id)
+        if conversation is None or conversation.visitor_id != me.visitor_id:
+            continue
+        answer.append(
+            catch_up(
+                conversation,
+                after,
+                room=rooms.visitor_side(conversation.id),
+                for_visitor=True,
+                summary=payloads.conversation_for_visitor(conversation),
+            )
+        )
+    db.session.rollback()
+    return {"ok": True, "conversations": answer}
+
+
+def send(data: dict[str, Any]) -> dict[str, Any]:
+    """Store a visitor's message (starting a conversation if asked) and ack it."""
+    me = _me()
+    conversation_id = need_int(data, "conversation_id", optional=True)
+    page = clean_page(data.get("page"))
+    limiter.check(
+        f"send:v:{me.visitor_id}",
+        *SEND_LIMIT,
+        message="You are sending messages faster than we can read them. "
+        "Wait a few seconds.",
+    )
+    tenant = Tenant(db.session, me.workspace_id)
+    conversation, message, _created = visitor_send(
+        db.session,
+        tenant,
+        me.visitor_id,
+        conversation_id,
+        body=data.get("body"),
+        client_msg_id=data.get("client_msg_id"),
+        context=page,
+    )
+    if conversation_id is None:
+        join_room(rooms.visitor_side(conversation.id))
+    summary = payloads.conversation_for_visitor(conversation)
+    db.session.rollback()
+    return {
+        "ok": True,
+        "message": payloads.message(view_of(message), for_visitor=True, live=False),
+        "conversation": summary,
+    }
+
+
+def typing(data: dict[str, Any]) -> None:
+    """Forward the visitor's typing (and draft) to agents, throttled."""
+    me = _me()
+    conversation_id = need_int(data, "conversation_id")
+    is_typing = need_bool(data, "typing")
+    draft = data.get("draft")
+    if draft is not None and (not isinstance(draft, str) or len(draft) > MAX_BODY_CHARS):
+        raise ValidationError(f"draft must be text of at most {MAX_BODY_CHARS} characters.")
+    key = (request.sid, conversation_id)
+    if is_typing and not _typing.allow(key, time.monotonic()):
+        return None
+    if not is_typing:
+        _typing.forget(key)
+    _own_conversation(me, conversation_id)
+    db.session.rollback()
+    event = {
+        "conversation_id": conversation_id,
+        "typing": is_typing,
+        "author": {"kind": "visitor", "name": None},
+    }
+    if is_typing and draft is not None:
+        event["draft"] = draft
+    emit("typing", event, to=rooms.agent_side(conversation_id), namespace=rooms.AGENT)
+    return None
+
+
+def read(data: dict[str, Any]) -> dict[str, Any]:
+    """Record how far the visitor has read and tell the agents."""
+    me = _me()
+    conversation = _own_conversation(me, need_int(data, "conversation_id"))
+    seq = mark_read(db.session, conversation, "visitor", data.get("seq"))
+    emit(
+        "read",
+        {"conversation_id": conversation.id, "seq": seq, "by": "visitor"},
+        to=rooms.agent_side(conversation.id),
+        namespace=rooms.AGENT,
+    )
+    return {"ok": True, "seq": seq}
+
+
+HANDLERS = {"sync": sync, "message:send": send, "typing": typing, "read": read}

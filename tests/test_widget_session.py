@@ -1,0 +1,97 @@
+"""POST /api/widget/session: tokens, origins and tenancy."""
+
+from app.extensions import db
+from app.models import Visitor
+
+
+def _open(client, key, token=None, origin="https://shop.example", **extra):
+    body = {"key": key, **extra}
+    if token:
+        body["token"] = token
+    return client.post("/api/widget/session", json=body, headers={"Origin": origin})
+
+
+def test_new_visitor_gets_a_token(client, make):
+    """A first visit creates an anonymous visitor and returns a token for it."""
+    workspace = make.workspace(greeting="Hello there", color="#123456")
+    response = _open(
+        client, workspace.widget_key, page={"url": "https://shop.example/cart", "title": "Cart"}
+    )
+    assert response.status_code == 200
+    body = response.json
+    assert body["token"] and body["conversations"] == []
+    assert body["workspace"] == {"name": workspace.name, "greeting": "Hello there", "color": "#123456"}
+    assert response.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+    visitor = db.session.query(Visitor).one()
+    assert visitor.public_id == body["visitor"]["id"]
+    assert visitor.last_page["url"] == "https://shop.example/cart"
+
+
+def test_token_brings_back_the_same_visitor(client, make):
+    """A returning browser keeps its visitor and sees its open conversations."""
+    workspace = make.workspace()
+    first = _open(client, workspace.widget_key).json
+    visitor = db.session.query(Visitor).one()
+    conversation = make.conversation(workspace, visitor=visitor)
+    again = _open(client, workspace.widget_key, token=first["token"]).json
+    assert again["visitor"]["id"] == first["visitor"]["id"]
+    assert [c["id"] for c in again["conversations"]] == [conversation.id]
+    assert db.session.query(Visitor).count() == 1
+
+
+def test_token_of_another_workspace_is_not_joined(client, make):
+    """A token from workspace A never reaches a visitor's history in workspace B."""
+    a, b = make.workspace(), make.workspace()
+    token_a = _open(client, a.widget_key).json["token"]
+    in_b = _open(client, b.widget_key, token=token_a).json
+    visitors = db.session.query(Visitor).order_by(Visitor.id).all()
+    assert len(visitors) == 2
+    assert {v.workspace_id for v in visitors} == {a.id, b.id}
+    assert in_b["visitor"]["id"] == visitors[1].public_id
+
+
+def test_forged_token_gives_a_new_visitor(client, make):
+    """A tampered token is ignored: the bearer becomes a new visitor."""
+    workspace = make.workspace()
+    token = _open(client, workspace.widget_key).json["token"]
+    forged = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    again = _open(client, workspace.widget_key, token=forged).json
+    assert db.session.query(Visitor).count() == 2
+    assert again["token"] != token
+
+
+def test_foreign_origin_is_refused(client, make):
+    """A page outside the allowed origins gets 403 origin_forbidden."""
+    workspace = make.workspace(allowed_origins=["https://shop.example"])
+    assert _open(client, workspace.widget_key).status_code == 200
+    refused = _open(client, workspace.widget_key, origin="https://evil.example")
+    assert refused.status_code == 403
+    assert refused.json["error"]["code"] == "origin_forbidden"
+
+
+def test_unknown_key_and_bad_bodies(client, make):
+    """Unknown keys are 404 and malformed bodies 400, in the one error shape."""
+    assert _open(client, "wk_nope").json["error"]["code"] == "unknown_key"
+    bad = client.post("/api/widget/session", data="nonsense", content_type="text/plain")
+    assert bad.status_code == 400 and bad.json["error"]["code"] == "invalid"
+    workspace = make.workspace()
+    wrong_page = _open(client, workspace.widget_key, page="not an object")
+    assert wrong_page.status_code == 400
+
+
+def test_preflight_is_answered(client):
+    """The browser's CORS preflight gets 204 with the allowed method."""
+    response = client.options(
+        "/api/widget/session",
+        headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert response.status_code == 204
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]
+
+
+def test_sessions_are_rate_limited(client, make):
+    """More than 30 sessions a minute from one address get 429."""
+    workspace = make.workspace()
+    codes = [_open(client, workspace.widget_key).status_code for _ in range(31)]
+    assert codes[:30] == [200] * 30
+    assert codes[30] == 429
