@@ -21,7 +21,7 @@ import socketio
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select
 
-from app.models import Conversation, Message
+from app.models import Conversation, Message, Visitor
 from tests.support.factories import PASSWORD, Factory
 from tests.support.http import sign_in
 from tests.support.processes import ROOT, WebProcess, base_env
@@ -178,6 +178,11 @@ class Stack:
         )
         return list(session.scalars(query))
 
+    def visitor_count(self) -> int:
+        session = self.make.session
+        session.expire_all()
+        return len(session.scalars(select(Visitor.id)).all())
+
     def plain_page(self) -> str:
         html = page_html(self.parley.url, self.key, "Plain shop")
         return self.pages.add("/plain.html", html)
@@ -284,6 +289,249 @@ def test_hostile_page_visitor_and_agent_talk(stack):
             "Yes, Alex here. How can I help?", timeout=WAIT_MS
         )
         expect(page.locator("parley-widget .log")).to_contain_text("Alex Agent")
+    finally:
+        agent.close()
+        context.close()
+
+
+def stored_token(page: Page, key: str) -> str | None:
+    return page.evaluate("(key) => localStorage.getItem(`parley:${key}:token`)", key)
+
+
+def test_reload_keeps_the_conversation(stack):
+    """After a reload the same visitor sees the whole conversation again."""
+    context = stack.browser.new_context()
+    page = context.new_page()
+    page.goto(stack.plain_page())
+    open_widget(page)
+    send(page, "My order has not arrived.")
+    conversation = first_conversation(stack)
+    agent = stack.agent()
+    try:
+        agent.join(conversation.id)
+        agent.say(conversation.id, "Let me check that for you.")
+        expect(bubbles(page).last).to_have_text("Let me check that for you.")
+        assert stored_token(page, stack.key)
+
+        page.reload()
+        open_widget(page)
+        expect(bubbles(page)).to_have_text(
+            [
+                "Hello from Acme!",
+                "My order has not arrived.",
+                "Let me check that for you.",
+            ],
+            timeout=WAIT_MS,
+        )
+        assert stored_token(page, stack.key)
+        assert [c.id for c in stack.conversations()] == [conversation.id]
+        assert stack.visitor_count() == 1
+    finally:
+        agent.close()
+        context.close()
+
+
+def test_two_tabs_show_the_same_conversation(stack):
+    """Messages from either tab, and replies, show in both tabs."""
+    context = stack.browser.new_context()
+    first = context.new_page()
+    first.goto(stack.plain_page())
+    open_widget(first)
+    send(first, "Written in the first tab")
+    conversation = first_conversation(stack)
+
+    second = context.new_page()
+    second.goto(stack.plain_page())
+    open_widget(second)
+    expect(bubbles(second).last).to_have_text("Written in the first tab")
+    send(second, "Written in the second tab")
+    expect(bubbles(first).last).to_have_text("Written in the second tab")
+
+    agent = stack.agent()
+    try:
+        agent.join(conversation.id)
+        agent.say(conversation.id, "I see both of your messages.")
+        for page in (first, second):
+            expect(bubbles(page)).to_have_text(
+                [
+                    "Hello from Acme!",
+                    "Written in the first tab",
+                    "Written in the second tab",
+                    "I see both of your messages.",
+                ],
+                timeout=WAIT_MS,
+            )
+        assert stack.visitor_bodies(conversation.id) == [
+            "Written in the first tab",
+            "Written in the second tab",
+            "I see both of your messages.",
+        ]
+    finally:
+        agent.close()
+        context.close()
+
+
+def test_messages_written_offline_arrive_once(stack):
+    """Sends queued while the browser is offline are delivered exactly once."""
+    context = stack.browser.new_context()
+    page = context.new_page()
+    page.goto(stack.plain_page())
+    open_widget(page)
+    send(page, "Before the outage")
+    conversation = first_conversation(stack)
+    agent = stack.agent()
+    try:
+        agent.join(conversation.id)
+        expect(page.locator("parley-widget .msg.mine .status")).to_contain_text(
+            ["Sent"], timeout=WAIT_MS
+        )
+
+        context.set_offline(True)
+        notice = page.locator("parley-widget .notice")
+        expect(notice).to_have_text("Reconnecting…", timeout=WAIT_MS)
+        queued = ["Queued one", "Queued two", "Queued three"]
+        for body in queued:
+            send(page, body)
+        expect(page.locator("parley-widget .msg.mine .status")).to_have_text(
+            ["Sent", "Sending", "Sending", "Sending"], timeout=WAIT_MS
+        )
+        assert stack.visitor_bodies(conversation.id) == ["Before the outage"]
+
+        context.set_offline(False)
+        expect(notice).to_be_hidden(timeout=WAIT_MS)
+        expected = ["Before the outage", *queued]
+        wait_until(
+            lambda: len(stack.visitor_bodies(conversation.id)) >= len(expected),
+            timeout=30,
+            what="the queued messages",
+        )
+        expect(page.locator("parley-widget .msg.mine .status")).to_have_text(
+            ["Sent"] * 4, timeout=WAIT_MS
+        )
+        assert stack.visitor_bodies(conversation.id) == expected
+        wait_until(lambda: all(agent.heard(body) for body in queued), timeout=20)
+        assert [agent.heard(body) for body in expected] == [1, 1, 1, 1]
+        assert bubbles(page).all_inner_texts() == ["Hello from Acme!", *expected]
+    finally:
+        agent.close()
+        context.close()
+
+
+AXE_RUN = """async () => {
+  const result = await axe.run(document, {resultTypes: ["violations"]});
+  return result.violations.map((v) => ({
+    id: v.id, impact: v.impact, targets: v.nodes.map((n) => n.target),
+  }));
+}"""
+
+
+def serious_violations(page: Page) -> list[dict]:
+    """Run axe-core on the page; return its serious and critical findings."""
+    found = page.evaluate(AXE_RUN)
+    return [v for v in found if v["impact"] in ("serious", "critical")]
+
+
+def test_axe_finds_nothing_serious(stack):
+    """axe-core reports no serious or critical violation, closed or open."""
+    context = stack.browser.new_context()
+    page = context.new_page()
+    page.goto(stack.plain_page())
+    expect(page.locator("parley-widget .launcher")).to_be_visible(timeout=WAIT_MS)
+    page.add_script_tag(path=str(AXE))
+    assert serious_violations(page) == []
+
+    open_widget(page)
+    send(page, "Checking accessibility")
+    conversation = first_conversation(stack)
+    agent = stack.agent()
+    try:
+        agent.join(conversation.id)
+        agent.say(conversation.id, "Replying so the log has both sides.")
+        expect(bubbles(page).last).to_have_text("Replying so the log has both sides.")
+        scanned = page.evaluate(AXE_RUN)
+        assert isinstance(scanned, list)
+        assert serious_violations(page) == []
+    finally:
+        agent.close()
+        context.close()
+
+
+def test_keyboard_alone_opens_uses_and_closes_the_widget(stack):
+    """Tab reaches the launcher, focus stays in the open panel, Escape returns."""
+    context = stack.browser.new_context()
+    page = context.new_page()
+    page.goto(stack.plain_page())
+    expect(page.locator("parley-widget .launcher")).to_be_visible(timeout=WAIT_MS)
+    in_widget = "() => document.activeElement?.tagName === 'PARLEY-WIDGET'"
+    focused = (
+        "() => document.querySelector('parley-widget')"
+        ".shadowRoot.activeElement?.className"
+    )
+
+    for _ in range(5):
+        page.keyboard.press("Tab")
+        if page.evaluate(in_widget):
+            break
+    assert page.evaluate(focused) == "launcher"
+    page.keyboard.press("Enter")
+    expect(page.locator("parley-widget .panel")).to_be_visible()
+    assert (
+        page.evaluate(
+            "() => document.querySelector('parley-widget')"
+            ".shadowRoot.activeElement.tagName"
+        )
+        == "TEXTAREA"
+    )
+    page.keyboard.type("Typed with the keyboard")
+    page.keyboard.press("Shift+Enter")
+    page.keyboard.type("on two lines")
+    page.keyboard.press("Enter")
+    expect(bubbles(page).last).to_have_text("Typed with the keyboard\non two lines")
+
+    for _ in range(8):
+        page.keyboard.press("Tab")
+        assert page.evaluate(in_widget)
+    page.keyboard.press("Escape")
+    expect(page.locator("parley-widget .panel")).to_be_hidden()
+    assert page.evaluate(focused) == "launcher"
+    context.close()
+
+
+def test_strict_csp_page_works(stack):
+    """A page that allows no inline script, no eval and no style runs the widget."""
+    parley = stack.parley.url
+    policy = (
+        f"default-src 'none'; script-src {parley}; "
+        f"connect-src {parley} {parley.replace('http', 'ws', 1)}; "
+        "style-src 'none'; img-src 'none'; base-uri 'none'; form-action 'none'"
+    )
+    url = stack.pages.add(
+        "/strict.html",
+        page_html(parley, stack.key, "Strict shop"),
+        {"Content-Security-Policy": policy},
+    )
+    context = stack.browser.new_context()
+    page = context.new_page()
+    refusals: list[str] = []
+    page.on(
+        "console",
+        lambda m: refusals.append(m.text) if "Content Security Policy" in m.text else 0,
+    )
+    page.goto(url)
+    launcher = page.locator("parley-widget .launcher")
+    expect(launcher).to_be_visible(timeout=WAIT_MS)
+    # The stylesheet applied: the launcher wears the workspace's colour.
+    expect(launcher).to_have_css("background-color", "rgb(11, 110, 79)")
+
+    open_widget(page)
+    send(page, "Hello from a strict page")
+    conversation = first_conversation(stack)
+    agent = stack.agent()
+    try:
+        agent.join(conversation.id)
+        agent.say(conversation.id, "Strict pages are welcome.")
+        expect(bubbles(page).last).to_have_text("Strict pages are welcome.")
+        assert refusals == []
     finally:
         agent.close()
         context.close()

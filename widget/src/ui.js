@@ -102,7 +102,7 @@ export class WidgetUI {
     this.muteButton = h("button", { class: "icon", type: "button", onclick: () => (this.store.muted = !this.store.muted, this.render()) }, icon("sound"));
     this.closeButton = h("button", { class: "icon", type: "button", onclick: () => this.close() }, icon("close"));
     this.notice = h("div", { class: "notice", role: "status", "aria-live": "polite" });
-    this.log = h("ol", { class: "log", role: "log", "aria-live": "polite", tabindex: "0" });
+    this.log = h("div", { class: "log", role: "log", "aria-live": "polite", tabindex: "0" });
     this.typingLine = h("div", { class: "typing", "aria-live": "polite" });
     this.prechatForm = h("form", { class: "card", hidden: true, novalidate: false, onsubmit: (e) => this.submitPrechat(e) });
     this.emailForm = this.buildEmailForm();
@@ -435,11 +435,14 @@ export class WidgetUI {
     const time = clock(row.at);
     if (row.mine) {
       const status = row.status === "failed" && row.error === "tooLong" ? t("tooLong", { limit: 5000 }) : t(row.status);
-      body.append(h("span", { class: "meta" }, h("span", { class: "sr" }, t("you") + ", "), [time, status].filter(Boolean).join(" · ")));
+      const meta = h("span", { class: "meta" }, h("span", { class: "sr" }, t("you") + ", "));
+      if (time) meta.append(time + " · ");
+      meta.append(h("span", { class: "status" }, status));
+      body.append(meta);
     } else if (row.key !== "greeting" && time) {
       body.append(h("span", { class: "meta" }, time));
     }
-    const li = h("li", { class: "msg" + (row.mine ? " mine" : "") + (row.status === "failed" ? " failed" : "") });
+    const li = h("div", { class: "msg" + (row.mine ? " mine" : "") + (row.status === "failed" ? " failed" : "") });
     if (!row.mine) {
       const avatar = h("span", { class: "avatar", "aria-hidden": "true" });
       const url = row.author && row.author.avatar_url;
