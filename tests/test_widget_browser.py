@@ -534,3 +534,134 @@ def test_strict_csp_page_works(stack):
     finally:
         agent.close()
         context.close()
+
+
+def test_reply_while_closed_raises_badge_and_flashes_title(stack):
+    """A reply to a closed widget shows an unread badge and flashes the title."""
+    context = stack.browser.new_context()
+    page = context.new_page()
+    page.goto(stack.plain_page())
+    open_widget(page)
+    send(page, "Please write back")
+    conversation = first_conversation(stack)
+    page.keyboard.press("Escape")
+    badge = page.locator("parley-widget .badge")
+    expect(badge).to_be_hidden()
+
+    agent = stack.agent()
+    try:
+        agent.join(conversation.id)
+        agent.say(conversation.id, "Here is my answer.")
+        expect(badge).to_have_text("1", timeout=WAIT_MS)
+        launcher = page.locator("parley-widget .launcher")
+        expect(launcher).to_have_attribute("aria-label", "Open chat, 1 unread")
+        wait_until(lambda: page.title() == "(1) New message", timeout=10)
+
+        open_widget(page)
+        expect(badge).to_be_hidden()
+        wait_until(lambda: page.title() == "Plain shop", timeout=10)
+        session = stack.make.session
+        wait_until(
+            lambda: (
+                session.get(
+                    Conversation, conversation.id, populate_existing=True
+                ).visitor_read_seq
+                == 2
+            ),
+            timeout=10,
+            what="the visitor's read mark",
+        )
+    finally:
+        agent.close()
+        context.close()
+
+
+def test_page_url_title_and_referrer_travel_with_the_conversation(stack):
+    """The conversation records the page the visitor wrote from."""
+    context = stack.browser.new_context()
+    page = context.new_page()
+    url = stack.plain_page()
+    page.goto(url, referer="https://search.example/?q=acme")
+    open_widget(page)
+    send(page, "Where am I?")
+    conversation = first_conversation(stack)
+    assert conversation.context["url"] == url
+    assert conversation.context["title"] == "Plain shop"
+    assert conversation.context["referrer"] == "https://search.example/?q=acme"
+    context.close()
+
+
+def test_phone_sized_screen_gets_a_full_screen_panel(stack):
+    """Below 480 px wide the open panel covers the whole viewport."""
+    context = stack.browser.new_context(viewport={"width": 400, "height": 740})
+    page = context.new_page()
+    page.goto(stack.plain_page())
+    open_widget(page)
+    box = page.locator("parley-widget .panel").bounding_box()
+    assert (box["x"], box["y"], box["width"], box["height"]) == (0, 0, 400, 740)
+    page.set_viewport_size({"width": 1024, "height": 740})
+    box = page.locator("parley-widget .panel").bounding_box()
+    assert box["width"] < 500 and box["x"] > 500
+    context.close()
+
+
+def test_german_browser_gets_german_words(stack):
+    """The widget speaks the browser's language when it knows it."""
+    context = stack.browser.new_context(locale="de-DE")
+    page = context.new_page()
+    page.goto(stack.plain_page())
+    launcher = page.locator("parley-widget .launcher")
+    expect(launcher).to_have_attribute("aria-label", "Chat öffnen", timeout=WAIT_MS)
+    open_widget(page)
+    expect(page.locator("parley-widget h2")).to_have_text("Chat mit Acme")
+    box = page.locator("parley-widget textarea")
+    expect(box).to_have_attribute("placeholder", "Nachricht schreiben…")
+    send(page, "Hallo")
+    expect(page.locator("parley-widget .msg.mine .status")).to_have_text(
+        ["Gesendet"], timeout=WAIT_MS
+    )
+    context.close()
+
+
+def test_javascript_api_opens_closes_reports_and_shuts_down(stack):
+    """Parley.open, close, on and shutdown do what the README says."""
+    context = stack.browser.new_context()
+    page = context.new_page()
+    page.goto(stack.plain_page())
+    page.wait_for_function("() => window.Parley && window.Parley.version === 1")
+    page.evaluate(
+        """() => {
+          window.seen = [];
+          for (const name of ["open", "close", "unread", "message"]) {
+            Parley.on(name, (detail) => seen.push([name, detail ?? null]));
+          }
+        }"""
+    )
+    page.evaluate("() => Parley.open()")
+    expect(page.locator("parley-widget .panel")).to_be_visible()
+    send(page, "Testing the API")
+    conversation = first_conversation(stack)
+    page.evaluate("() => Parley.close()")
+    expect(page.locator("parley-widget .panel")).to_be_hidden()
+
+    agent = stack.agent()
+    try:
+        agent.join(conversation.id)
+        agent.say(conversation.id, "An answer for the API")
+        page.wait_for_function("() => seen.some(([name]) => name === 'message')")
+        seen = page.evaluate("() => seen")
+        assert ["open", None] in seen and ["close", None] in seen
+        assert ["unread", 1] in seen
+        [message] = [detail for name, detail in seen if name == "message"]
+        assert message["body"] == "An answer for the API"
+        assert message["author"]["name"] == "Alex Agent"
+
+        page.evaluate("() => Parley.shutdown()")
+        assert stored_token(page, stack.key) is None
+        page.reload()
+        open_widget(page)
+        expect(bubbles(page)).to_have_text(["Hello from Acme!"])
+        wait_until(lambda: stack.visitor_count() == 2, timeout=10)
+    finally:
+        agent.close()
+        context.close()
