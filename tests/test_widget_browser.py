@@ -665,3 +665,42 @@ def test_javascript_api_opens_closes_reports_and_shuts_down(stack):
     finally:
         agent.close()
         context.close()
+
+
+def test_agent_typing_read_marks_and_notes(stack):
+    """The visitor sees typing and read marks, never notes, and no message lost."""
+    context = stack.browser.new_context()
+    page = context.new_page()
+    page.goto(stack.plain_page())
+    open_widget(page)
+    send(page, "Is my parcel lost?")
+    conversation = first_conversation(stack)
+    agent = stack.agent()
+    try:
+        agent.join(conversation.id)
+        typing = {"conversation_id": conversation.id, "typing": True}
+        agent.client.emit("typing", typing, namespace="/agent")
+        line = page.locator("parley-widget .typing")
+        expect(line).to_have_text("Alex Agent is typing…", timeout=WAIT_MS)
+        agent.call("read", {"conversation_id": conversation.id, "seq": 1})
+        expect(page.locator("parley-widget .msg.mine .status")).to_have_text(
+            ["Read"], timeout=WAIT_MS
+        )
+
+        note = {
+            "conversation_id": conversation.id,
+            "client_msg_id": uuid.uuid4().hex,
+            "body": "Internal: check the courier",
+            "note": True,
+        }
+        agent.call("message:send", note)
+        agent.say(conversation.id, "It is on its way.")
+        expect(bubbles(page)).to_have_text(
+            ["Hello from Acme!", "Is my parcel lost?", "It is on its way."],
+            timeout=WAIT_MS,
+        )
+        expect(line).to_be_hidden()
+        assert "courier" not in page.locator("parley-widget .log").inner_text()
+    finally:
+        agent.close()
+        context.close()
