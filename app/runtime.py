@@ -35,7 +35,7 @@ def patch(mode: str) -> None:
     if mode == "eventlet":
         with warnings.catch_warnings():
             # Chosen knowingly; docs/performance.md compares it with gevent.
-            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore")
             import eventlet
 
         eventlet.monkey_patch()
@@ -50,6 +50,24 @@ def patch(mode: str) -> None:
 
     patch_psycopg()
     _patched = mode
+
+
+def run_blocking(function, *args):
+    """Run a CPU-heavy call (password hashing) off the event loop.
+
+    Under eventlet or gevent, a long C call in the loop's thread stalls every
+    connection of the process; a real OS thread does not. Unpatched, the
+    call simply runs here.
+    """
+    if _patched == "eventlet":
+        from eventlet import tpool
+
+        return tpool.execute(function, *args)
+    if _patched == "gevent":
+        from gevent import get_hub
+
+        return get_hub().threadpool.apply(function, args)
+    return function(*args)
 
 
 def patched_mode() -> str | None:

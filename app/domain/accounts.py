@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, ValidationError
+from app.runtime import run_blocking
 from app.models import Role, User, Workspace
 
 _hasher = PasswordHasher()
@@ -22,17 +23,17 @@ def hash_password(password: str) -> str:
             f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters.",
             code="weak_password",
         )
-    return _hasher.hash(password)
+    return run_blocking(_hasher.hash, password)
 
 
 def check_password(user: User, password: str) -> bool:
     """True if ``password`` matches; rehash in place if the parameters aged."""
     try:
-        _hasher.verify(user.password_hash, password)
+        run_blocking(_hasher.verify, user.password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
     if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+        user.password_hash = run_blocking(_hasher.hash, password)
     return True
 
 
@@ -88,7 +89,7 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     if user is None:
         # Spend the same time as a real check so that timing does not tell
         # which addresses have accounts.
-        _hasher.hash(password or "x")
+        run_blocking(_hasher.hash, password or "x")
         return None
     if not user.is_active or not check_password(user, password):
         return None

@@ -45,11 +45,11 @@ def connect(auth: Any = None):
     # client without one is not a browser that a hostile page could drive.
     if origin is not None and origin.rstrip("/") not in {_own_origin(), request.host_url.rstrip("/")}:
         raise ConnectionRefusedError(
-            {"code": "origin_forbidden", "message": "Connect from Parley's own console."}
+            "Connect from Parley's own console.", {"code": "origin_forbidden"}
         )
     if not current_user.is_authenticated:
         raise ConnectionRefusedError(
-            {"code": "unauthorized", "message": "Sign in to the console first."}
+            "Sign in to the console first.", {"code": "unauthorized"}
         )
     workspace_id = current_user.workspace_id
     join_room(rooms.workspace_agents(workspace_id))

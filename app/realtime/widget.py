@@ -53,7 +53,8 @@ _typing = Throttle(TYPING_INTERVAL_SECONDS)
 
 
 def _refuse(code: str, message: str) -> ConnectionRefusedError:
-    return ConnectionRefusedError({"code": code, "message": message})
+    # The client's connect_error gets {message, data: {code}}.
+    return ConnectionRefusedError(message, {"code": code})
 
 
 @socketio.on("connect", namespace=rooms.WIDGET)
