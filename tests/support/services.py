@@ -166,14 +166,22 @@ class SmtpServer:
     def __init__(self) -> None:
         self.inbox = _Inbox()
         self.port = free_port()
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self.controller: Controller | None = None
 
     def start(self) -> SmtpServer:
+        """Start listening; after :meth:`stop`, again on the same port."""
+        if self.controller is None:
+            self.controller = Controller(
+                self.inbox, hostname="127.0.0.1", port=self.port
+            )
         self.controller.start()
         return self
 
     def stop(self) -> None:
-        self.controller.stop()
+        """Stop listening, so that connections are refused until started again."""
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
 
     @property
     def messages(self) -> list[Message]:
