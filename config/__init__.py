@@ -114,6 +114,12 @@ VARIABLES: tuple[Variable, ...] = (
         "Send the console's session cookie over HTTPS only.",
     ),
     Variable(
+        "PRESENCE_GRACE_SECONDS",
+        "`30`",
+        "How long a visitor or agent stays online after their last connection "
+        "closes, so that a reload is not an offline blip.",
+    ),
+    Variable(
         "DB_POOL_SIZE",
         "`10`",
         "Database connections kept open by each process (PostgreSQL).",
@@ -214,6 +220,7 @@ class Settings:
     mail_from: str = "Parley <parley@localhost>"
     session_cookie_secure: bool = False
     db_pool_size: int = 10
+    presence_grace_seconds: int = 30
     instance_path: Path = field(default_factory=lambda: Path("instance").resolve())
     testing: bool = False
 
@@ -316,5 +323,8 @@ class Settings:
                 get("SESSION_COOKIE_SECURE") or ("true" if production else "false"),
             ),
             db_pool_size=_integer("DB_POOL_SIZE", get("DB_POOL_SIZE") or "10", 1, 500),
+            presence_grace_seconds=_integer(
+                "PRESENCE_GRACE_SECONDS", get("PRESENCE_GRACE_SECONDS") or "30", 3, 3600
+            ),
             instance_path=instance,
         )

@@ -21,10 +21,9 @@ from app.presence.redis import RedisPresence
 
 logger = logging.getLogger(__name__)
 
-#: How often each process renews its connections' records.
-HEARTBEAT_SECONDS = 10
-#: How long a record lives without renewal: the offline grace period.
-GRACE_SECONDS = 30
+#: Records are renewed three times per grace period (PRESENCE_GRACE_SECONDS),
+#: so one late heartbeat never makes a connected member look offline.
+BEATS_PER_GRACE = 3
 
 Listener = Callable[[str, int, int, str], None]
 
@@ -38,10 +37,9 @@ class Presence:
     def init_app(self, app: Flask) -> None:
         """Choose the backend and remember this process's connections."""
         client = app.extensions["redis"]
-        backend = RedisPresence(client, GRACE_SECONDS) if client else MemoryPresence(
-            GRACE_SECONDS
-        )
-        app.extensions["presence"] = _State(backend)
+        grace = app.config["SETTINGS"].presence_grace_seconds
+        backend = RedisPresence(client, grace) if client else MemoryPresence(grace)
+        app.extensions["presence"] = _State(backend, grace / BEATS_PER_GRACE)
 
     def listen(self, listener: Listener) -> None:
         """Call ``listener(kind, workspace_id, id, status)`` on every change."""
@@ -121,19 +119,21 @@ class Presence:
 class _State:
     """One app's presence backend and this process's connections."""
 
-    def __init__(self, backend: Any) -> None:
+    def __init__(self, backend: Any, heartbeat: float) -> None:
         self.backend = backend
+        self.heartbeat = heartbeat
         self.local: dict[str, tuple[str, int, int]] = {}
         self.lock = threading.Lock()
         self.heartbeat_started = False
 
 
 def _heartbeat_loop(app: Flask, presence: Presence) -> None:
-    """Renew records every HEARTBEAT_SECONDS for as long as the process lives."""
+    """Renew records and sweep lapsed ones for as long as the process lives."""
     from app.extensions import socketio
 
+    interval = app.extensions["presence"].heartbeat
     while True:
-        socketio.sleep(HEARTBEAT_SECONDS)
+        socketio.sleep(interval)
         try:
             with app.app_context():
                 presence.beat()

@@ -57,6 +57,8 @@ class ChatClient:
         self.sio.on("message", self._on_message, namespace=namespace)
         self.sio.on("resync", self._on_resync, namespace=namespace)
         self.sio.on("connect_error", self._on_refused, namespace=namespace)
+        self.events: list[tuple[str, dict]] = []
+        self.sio.on("*", self._record, namespace=namespace)
 
     def connect(self, url: str, *, auth=None, headers=None) -> ChatClient:
         """Connect over WebSocket, then sync what this client follows."""
@@ -146,6 +148,15 @@ class ChatClient:
             self.sync()
         except Exception:  # the connection may have gone; the next connect syncs
             pass
+
+    def _record(self, event: str, data=None) -> None:
+        with self.lock:
+            self.events.append((event, data))
+
+    def received(self, event: str) -> list[dict]:
+        """Payloads of the ``event`` events received so far (besides messages)."""
+        with self.lock:
+            return [data for name, data in self.events if name == event]
 
     def _on_refused(self, data) -> None:
         self.refusal = (data or {}).get("data") or data
