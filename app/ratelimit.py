@@ -62,16 +62,22 @@ class RateLimiter:
     def init_app(self, app: Any) -> None:
         """Use Redis when configured, else memory."""
         client = app.extensions["redis"]
-        app.extensions["ratelimit"] = RedisWindows(client) if client else MemoryWindows()
+        app.extensions["ratelimit"] = (
+            RedisWindows(client) if client else MemoryWindows()
+        )
 
-    def check(self, key: str, limit: int, window: int, message: str | None = None) -> None:
+    def check(
+        self, key: str, limit: int, window: int, message: str | None = None
+    ) -> None:
         """Count a hit on ``key``; raise RateLimited past ``limit`` per ``window`` s."""
         windows = current_app.extensions["ratelimit"]
         try:
             count, remaining = windows.hit(key, window)
         except Exception:
             # A rate limiter that is down must not take the chat down with it.
-            logger.warning("Rate limiter unavailable for %s; allowing", key, exc_info=True)
+            logger.warning(
+                "Rate limiter unavailable for %s; allowing", key, exc_info=True
+            )
             return
         if count > limit:
             raise RateLimited(

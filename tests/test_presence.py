@@ -66,12 +66,15 @@ def test_visitor_presence_is_true_across_processes(two_webs, make):
     agent_user = make.agent(workspace)
     http = sign_in(b.url, agent_user.email, PASSWORD)
     agent = ChatClient("/agent").connect(
-        b.url, headers={"Cookie": "; ".join(f"{c.name}={c.value}" for c in http.cookies)}
+        b.url,
+        headers={"Cookie": "; ".join(f"{c.name}={c.value}" for c in http.cookies)},
     )
     clients.append(agent)
 
     token = visitor_token(a.url, workspace.widget_key, ORIGIN)
-    visitor_id = db.session.query(Visitor.id).filter_by(workspace_id=workspace.id).scalar()
+    visitor_id = (
+        db.session.query(Visitor.id).filter_by(workspace_id=workspace.id).scalar()
+    )
 
     def connect_visitor() -> ChatClient:
         client = ChatClient("/widget", origin=ORIGIN)
@@ -97,7 +100,7 @@ def test_visitor_presence_is_true_across_processes(two_webs, make):
 
 
 def test_agent_status_and_crash(two_webs, make):
-    """An agent's away status reaches colleagues; a killed process's agent goes offline."""
+    """Away reaches colleagues; an agent whose process is killed goes offline."""
     a, b, clients = two_webs
     workspace = make.workspace()
     watcher_user, worker_user = make.agent(workspace), make.agent(workspace)
@@ -120,9 +123,14 @@ def test_agent_status_and_crash(two_webs, make):
         ]
 
     wait_until(lambda: statuses() == ["online"], what="agent online")
-    assert worker.call("presence:set", {"status": "away"}) == {"ok": True, "status": "away"}
+    assert worker.call("presence:set", {"status": "away"}) == {
+        "ok": True,
+        "status": "away",
+    }
     wait_until(lambda: statuses() == ["online", "away"], what="agent away")
-    assert worker.call("presence:set", {"status": "asleep"})["error"]["code"] == "invalid"
+    assert (
+        worker.call("presence:set", {"status": "asleep"})["error"]["code"] == "invalid"
+    )
 
     a.kill()  # the worker's process dies without a word
     wait_until(

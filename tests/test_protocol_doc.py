@@ -11,7 +11,10 @@ DOC = (ROOT / "docs" / "protocol.md").read_text()
 SOURCES = [
     *sorted((ROOT / "app" / "realtime").glob("*.py")),
     *sorted((ROOT / "app" / "api").glob("*.py")),
-    *(ROOT / "app" / "domain" / name for name in ("conversations.py", "content.py", "visitors.py", "tenancy.py")),
+    *(
+        ROOT / "app" / "domain" / name
+        for name in ("conversations.py", "content.py", "visitors.py", "tenancy.py")
+    ),
     ROOT / "app" / "ratelimit.py",
 ]
 
@@ -33,7 +36,14 @@ def test_every_handled_event_is_documented():
 def test_every_emitted_event_is_documented():
     """Each server-to-client event name the code emits is in the document."""
     emitted = set(re.findall(r'emit\(\s*"([a-z:_]+)"', _source()))
-    assert {"message", "typing", "read", "conversation", "presence", "resync"} <= emitted
+    assert {
+        "message",
+        "typing",
+        "read",
+        "conversation",
+        "presence",
+        "resync",
+    } <= emitted
     assert [e for e in sorted(emitted) if not _documented(e)] == []
 
 

@@ -7,6 +7,7 @@ import time
 
 import pytest
 import requests
+import socketio
 
 from app.extensions import db
 from app.models import Message
@@ -93,7 +94,9 @@ def test_sigkill_of_the_visitors_process(cluster, make):
     visitor.follow(conversation_id)
 
     agent = _agent(b, agent_user, clients)
-    assert agent.call("conversation:join", {"conversation_id": conversation_id, "last_seq": 0})["ok"]
+    assert agent.call(
+        "conversation:join", {"conversation_id": conversation_id, "last_seq": 0}
+    )["ok"]
 
     sent: list[str] = []
 
@@ -107,7 +110,10 @@ def test_sigkill_of_the_visitors_process(cluster, make):
 
     talker = threading.Thread(target=agent_talks)
     talker.start()
-    wait_until(lambda: len(visitor.bodies(conversation_id, "agent")) >= 10, what="live delivery on A")
+    wait_until(
+        lambda: len(visitor.bodies(conversation_id, "agent")) >= 10,
+        what="live delivery on A",
+    )
     a.kill()  # SIGKILL: no goodbye to anyone
     talker.join(60)
     assert len(sent) == 40
@@ -120,7 +126,10 @@ def test_sigkill_of_the_visitors_process(cluster, make):
     assert back.bodies(conversation_id, "visitor") == ["Hello from A"]
     seqs = sorted(back.held[conversation_id])
     assert seqs == list(range(1, 42))
-    assert db.session.query(Message).filter_by(conversation_id=conversation_id).count() == 41
+    assert (
+        db.session.query(Message).filter_by(conversation_id=conversation_id).count()
+        == 41
+    )
 
 
 def test_redis_restart_mid_conversation(cluster, make, redis_server):
@@ -162,18 +171,18 @@ def test_refusals_over_real_sockets(cluster, make):
 
     token = visitor_token(a.url, shop.widget_key, ORIGIN)
     foreign = ChatClient("/widget", origin="https://evil.example")
-    with pytest.raises(Exception):
+    with pytest.raises(socketio.exceptions.ConnectionError):
         foreign.connect(a.url, auth={"key": shop.widget_key, "token": token})
     assert foreign.refusal["code"] == "origin_forbidden"
 
     other_token = visitor_token(a.url, other.widget_key, "https://anywhere.example")
     mismatch = ChatClient("/widget", origin=ORIGIN)
-    with pytest.raises(Exception):
+    with pytest.raises(socketio.exceptions.ConnectionError):
         mismatch.connect(a.url, auth={"key": shop.widget_key, "token": other_token})
     assert mismatch.refusal["code"] == "token_mismatch"
 
     nobody = ChatClient("/agent")
-    with pytest.raises(Exception):
+    with pytest.raises(socketio.exceptions.ConnectionError):
         nobody.connect(a.url)
     assert nobody.refusal["code"] == "unauthorized"
 

@@ -27,19 +27,34 @@ def agent(app, agent_client):
 
 
 def _start(visitor, body="Hello"):
-    ack = call(visitor, W, "message:send", {"conversation_id": None, "client_msg_id": new_id(), "body": body})
+    ack = call(
+        visitor,
+        W,
+        "message:send",
+        {"conversation_id": None, "client_msg_id": new_id(), "body": body},
+    )
     assert ack["ok"], ack
     return ack["conversation"]["id"]
 
 
 def test_first_send_starts_a_conversation(visitor, agent):
     """A send without a conversation starts one; agents see it with seq 1."""
-    ack = call(visitor, W, "message:send", {"conversation_id": None, "client_msg_id": "m1", "body": "Hi <b>there</b>"})
+    ack = call(
+        visitor,
+        W,
+        "message:send",
+        {"conversation_id": None, "client_msg_id": "m1", "body": "Hi <b>there</b>"},
+    )
     assert ack["ok"]
     assert ack["message"]["seq"] == 1 and ack["message"]["client_msg_id"] == "m1"
     assert ack["message"]["html"] == "Hi &lt;b&gt;there&lt;/b&gt;"
     conversation_id = ack["conversation"]["id"]
-    join = call(agent, A, "conversation:join", {"conversation_id": conversation_id, "last_seq": 0})
+    join = call(
+        agent,
+        A,
+        "conversation:join",
+        {"conversation_id": conversation_id, "last_seq": 0},
+    )
     assert [m["body"] for m in join["conversation"]["messages"]] == ["Hi <b>there</b>"]
     assert join["conversation"]["messages"][0]["author"]["kind"] == "visitor"
 
@@ -58,35 +73,81 @@ def test_retried_first_send_starts_one_conversation(visitor):
 def test_live_delivery_both_ways(visitor, agent):
     """Visitor and agent messages reach the other side live, with prev_seq."""
     conversation_id = _start(visitor)
-    call(agent, A, "conversation:join", {"conversation_id": conversation_id, "last_seq": 0})
+    call(
+        agent,
+        A,
+        "conversation:join",
+        {"conversation_id": conversation_id, "last_seq": 0},
+    )
     agent.get_received(A)
     visitor.get_received(W)
 
-    call(visitor, W, "message:send", {"conversation_id": conversation_id, "client_msg_id": new_id(), "body": "Are you there?"})
+    call(
+        visitor,
+        W,
+        "message:send",
+        {
+            "conversation_id": conversation_id,
+            "client_msg_id": new_id(),
+            "body": "Are you there?",
+        },
+    )
     [live] = received(agent, A, "message")
     assert (live["seq"], live["prev_seq"], live["body"]) == (2, 1, "Are you there?")
 
-    reply = call(agent, A, "message:send", {"conversation_id": conversation_id, "client_msg_id": "r1", "body": "Yes!"})
+    reply = call(
+        agent,
+        A,
+        "message:send",
+        {"conversation_id": conversation_id, "client_msg_id": "r1", "body": "Yes!"},
+    )
     assert reply["ok"] and reply["message"]["author"]["kind"] == "agent"
     messages = received(visitor, W, "message")
-    assert [(m["seq"], m["prev_seq"], m["body"]) for m in messages][-1] == (3, 2, "Yes!")
+    assert [(m["seq"], m["prev_seq"], m["body"]) for m in messages][-1] == (
+        3,
+        2,
+        "Yes!",
+    )
     assert "client_msg_id" not in messages[-1]  # the agent's own id stays with agents
 
 
 def test_notes_never_reach_the_visitor(visitor, agent):
     """An internal note goes to agents only: not live, not in catch-up."""
     conversation_id = _start(visitor)
-    call(agent, A, "conversation:join", {"conversation_id": conversation_id, "last_seq": 0})
+    call(
+        agent,
+        A,
+        "conversation:join",
+        {"conversation_id": conversation_id, "last_seq": 0},
+    )
     visitor.get_received(W)
-    note = call(agent, A, "message:send", {"conversation_id": conversation_id, "client_msg_id": "n1", "body": "VIP customer", "note": True})
+    note = call(
+        agent,
+        A,
+        "message:send",
+        {
+            "conversation_id": conversation_id,
+            "client_msg_id": "n1",
+            "body": "VIP customer",
+            "note": True,
+        },
+    )
     assert note["ok"] and note["message"]["author"]["kind"] == "note"
-    reply = call(agent, A, "message:send", {"conversation_id": conversation_id, "client_msg_id": "r1", "body": "Hello!"})
+    reply = call(
+        agent,
+        A,
+        "message:send",
+        {"conversation_id": conversation_id, "client_msg_id": "r1", "body": "Hello!"},
+    )
 
     live = received(visitor, W, "message")
     assert [m["body"] for m in live] == ["Hello!"]
     assert live[0]["prev_seq"] == 1  # the note's seq 2 is skipped for visitors
     sync = call(visitor, W, "sync", {"conversations": {str(conversation_id): 0}})
-    assert [m["body"] for m in sync["conversations"][0]["messages"]] == ["Hello", "Hello!"]
+    assert [m["body"] for m in sync["conversations"][0]["messages"]] == [
+        "Hello",
+        "Hello!",
+    ]
     assert reply["message"]["seq"] == 3
 
 
@@ -94,10 +155,22 @@ def test_sync_replays_in_order_after_a_seq(visitor, agent):
     """Sync returns exactly the messages after the given seq, in order."""
     conversation_id = _start(visitor, "one")
     for body in ("two", "three", "four"):
-        call(visitor, W, "message:send", {"conversation_id": conversation_id, "client_msg_id": new_id(), "body": body})
+        call(
+            visitor,
+            W,
+            "message:send",
+            {
+                "conversation_id": conversation_id,
+                "client_msg_id": new_id(),
+                "body": body,
+            },
+        )
     answer = call(visitor, W, "sync", {"conversations": {str(conversation_id): 2}})
     [conversation] = answer["conversations"]
-    assert [(m["seq"], m["body"]) for m in conversation["messages"]] == [(3, "three"), (4, "four")]
+    assert [(m["seq"], m["body"]) for m in conversation["messages"]] == [
+        (3, "three"),
+        (4, "four"),
+    ]
     assert conversation["more"] is False
     everything = call(visitor, W, "sync", {"conversations": {}})
     assert [len(c["messages"]) for c in everything["conversations"]] == [4]
@@ -110,39 +183,69 @@ def test_sync_pages_long_histories(visitor):
     from app.domain.conversations import append_message
 
     for n in range(250):
-        append_message(db.session, conversation.id, author_kind=AuthorKind.SYSTEM, author_id=None, body=f"n{n}")
+        append_message(
+            db.session,
+            conversation.id,
+            author_kind=AuthorKind.SYSTEM,
+            author_id=None,
+            body=f"n{n}",
+        )
     db.session.commit()
-    first = call(visitor, W, "sync", {"conversations": {str(conversation_id): 0}})["conversations"][0]
+    first = call(visitor, W, "sync", {"conversations": {str(conversation_id): 0}})[
+        "conversations"
+    ][0]
     assert len(first["messages"]) == 200 and first["more"] is True
-    rest = call(visitor, W, "sync", {"conversations": {str(conversation_id): 200}})["conversations"][0]
+    rest = call(visitor, W, "sync", {"conversations": {str(conversation_id): 200}})[
+        "conversations"
+    ][0]
     assert rest["messages"][0]["seq"] == 201 and rest["more"] is False
 
 
 @pytest.mark.parametrize(
     ("payload", "code"),
     [
-        ({"conversation_id": None, "client_msg_id": "x", "body": "a" * 5001}, "body_too_long"),
+        (
+            {"conversation_id": None, "client_msg_id": "x", "body": "a" * 5001},
+            "body_too_long",
+        ),
         ({"conversation_id": None, "client_msg_id": "x", "body": ""}, "empty_body"),
-        ({"conversation_id": None, "client_msg_id": "x", "body": ["list"]}, "invalid_body"),
-        ({"conversation_id": None, "client_msg_id": "x" * 65, "body": "hi"}, "invalid_client_id"),
+        (
+            {"conversation_id": None, "client_msg_id": "x", "body": ["list"]},
+            "invalid_body",
+        ),
+        (
+            {"conversation_id": None, "client_msg_id": "x" * 65, "body": "hi"},
+            "invalid_client_id",
+        ),
         ({"conversation_id": "seven", "client_msg_id": "x", "body": "hi"}, "invalid"),
-        ({"conversation_id": None, "client_msg_id": "x", "body": "b" * 70000}, "payload_too_large"),
+        (
+            {"conversation_id": None, "client_msg_id": "x", "body": "b" * 70000},
+            "payload_too_large",
+        ),
     ],
 )
 def test_bad_sends_get_coded_errors_and_connection_survives(visitor, payload, code):
-    """Bad sends are answered with an error code, store nothing, and the socket still sends."""
+    """Bad sends get an error code, store nothing, and the socket still sends."""
     ack = call(visitor, W, "message:send", payload)
     assert ack["ok"] is False and ack["error"]["code"] == code
     assert db.session.query(Message).count() == 0
     assert visitor.is_connected(W)
-    assert call(visitor, W, "message:send", {"conversation_id": None, "client_msg_id": new_id(), "body": "ok now"})["ok"]
+    assert call(
+        visitor,
+        W,
+        "message:send",
+        {"conversation_id": None, "client_msg_id": new_id(), "body": "ok now"},
+    )["ok"]
 
 
 def test_unknown_and_malformed_events(visitor):
     """Unknown events and non-object payloads get error acks."""
     assert call(visitor, W, "launch:missiles", {})["error"]["code"] == "unknown_event"
     assert call(visitor, W, "message:send", "just text")["error"]["code"] == "invalid"
-    assert call(visitor, W, "sync", {"conversations": {"x": 1}})["error"]["code"] == "invalid"
+    assert (
+        call(visitor, W, "sync", {"conversations": {"x": 1}})["error"]["code"]
+        == "invalid"
+    )
     assert visitor.is_connected(W)
 
 
@@ -150,16 +253,35 @@ def test_other_visitors_conversation_is_not_found(app, client, workspace, visito
     """A visitor cannot write into or sync someone else's conversation."""
     conversation_id = _start(visitor)
     stranger = open_widget(app, client, workspace)
-    ack = call(stranger, W, "message:send", {"conversation_id": conversation_id, "client_msg_id": new_id(), "body": "hi"})
+    ack = call(
+        stranger,
+        W,
+        "message:send",
+        {"conversation_id": conversation_id, "client_msg_id": new_id(), "body": "hi"},
+    )
     assert ack["error"]["code"] == "not_found"
-    assert call(stranger, W, "sync", {"conversations": {str(conversation_id): 0}})["conversations"] == []
+    assert (
+        call(stranger, W, "sync", {"conversations": {str(conversation_id): 0}})[
+            "conversations"
+        ]
+        == []
+    )
 
 
 def test_visitor_flood_is_rate_limited(visitor):
     """The 11th message within 10 seconds gets rate_limited with retry_after."""
     conversation_id = _start(visitor)
     acks = [
-        call(visitor, W, "message:send", {"conversation_id": conversation_id, "client_msg_id": new_id(), "body": f"m{n}"})
+        call(
+            visitor,
+            W,
+            "message:send",
+            {
+                "conversation_id": conversation_id,
+                "client_msg_id": new_id(),
+                "body": f"m{n}",
+            },
+        )
         for n in range(10)
     ]
     assert [a["ok"] for a in acks] == [True] * 9 + [False]
@@ -171,28 +293,65 @@ def test_visitor_flood_is_rate_limited(visitor):
 def test_typing_is_forwarded_and_throttled(visitor, agent):
     """Typing with the draft reaches agents at most once per 2 s, plus the stop."""
     conversation_id = _start(visitor)
-    call(agent, A, "conversation:join", {"conversation_id": conversation_id, "last_seq": 0})
+    call(
+        agent,
+        A,
+        "conversation:join",
+        {"conversation_id": conversation_id, "last_seq": 0},
+    )
     agent.get_received(A)
     for draft in ("H", "He", "Hel"):
-        visitor.emit("typing", {"conversation_id": conversation_id, "typing": True, "draft": draft}, namespace=W)
-    visitor.emit("typing", {"conversation_id": conversation_id, "typing": False}, namespace=W)
+        visitor.emit(
+            "typing",
+            {"conversation_id": conversation_id, "typing": True, "draft": draft},
+            namespace=W,
+        )
+    visitor.emit(
+        "typing", {"conversation_id": conversation_id, "typing": False}, namespace=W
+    )
     events = received(agent, A, "typing")
-    assert [(e["typing"], e.get("draft")) for e in events] == [(True, "H"), (False, None)]
+    assert [(e["typing"], e.get("draft")) for e in events] == [
+        (True, "H"),
+        (False, None),
+    ]
 
 
 def test_read_receipts_both_ways(visitor, agent):
     """Read marks move forward only and reach the other side."""
     conversation_id = _start(visitor)
-    call(agent, A, "conversation:join", {"conversation_id": conversation_id, "last_seq": 0})
-    call(agent, A, "message:send", {"conversation_id": conversation_id, "client_msg_id": "r", "body": "Hi"})
+    call(
+        agent,
+        A,
+        "conversation:join",
+        {"conversation_id": conversation_id, "last_seq": 0},
+    )
+    call(
+        agent,
+        A,
+        "message:send",
+        {"conversation_id": conversation_id, "client_msg_id": "r", "body": "Hi"},
+    )
     visitor.get_received(W)
     agent.get_received(A)
 
-    assert call(visitor, W, "read", {"conversation_id": conversation_id, "seq": 2}) == {"ok": True, "seq": 2}
-    assert received(agent, A, "read") == [{"conversation_id": conversation_id, "seq": 2, "by": "visitor"}]
-    assert call(visitor, W, "read", {"conversation_id": conversation_id, "seq": 1})["seq"] == 2
-    assert call(agent, A, "read", {"conversation_id": conversation_id, "seq": 99})["seq"] == 2
-    assert received(visitor, W, "read") == [{"conversation_id": conversation_id, "seq": 2, "by": "agent"}]
+    assert call(visitor, W, "read", {"conversation_id": conversation_id, "seq": 2}) == {
+        "ok": True,
+        "seq": 2,
+    }
+    assert received(agent, A, "read") == [
+        {"conversation_id": conversation_id, "seq": 2, "by": "visitor"}
+    ]
+    assert (
+        call(visitor, W, "read", {"conversation_id": conversation_id, "seq": 1})["seq"]
+        == 2
+    )
+    assert (
+        call(agent, A, "read", {"conversation_id": conversation_id, "seq": 99})["seq"]
+        == 2
+    )
+    assert received(visitor, W, "read") == [
+        {"conversation_id": conversation_id, "seq": 2, "by": "agent"}
+    ]
 
 
 def test_agent_without_session_is_refused(app, client):
@@ -202,28 +361,54 @@ def test_agent_without_session_is_refused(app, client):
 
 
 def test_agent_cannot_reach_another_workspace(app, make, agent, client):
-    """Joining, syncing or writing another workspace's conversation fails with not_found."""
+    """Joining, syncing or writing another workspace's conversation: not_found."""
     foreign = make.conversation(make.workspace())
     make.message(foreign, "private")
-    assert call(agent, A, "conversation:join", {"conversation_id": foreign.id, "last_seq": 0})["error"]["code"] == "not_found"
-    assert call(agent, A, "sync", {"conversations": {str(foreign.id): 0}})["conversations"] == []
-    ack = call(agent, A, "message:send", {"conversation_id": foreign.id, "client_msg_id": "x", "body": "hi"})
+    assert (
+        call(
+            agent,
+            A,
+            "conversation:join",
+            {"conversation_id": foreign.id, "last_seq": 0},
+        )["error"]["code"]
+        == "not_found"
+    )
+    assert (
+        call(agent, A, "sync", {"conversations": {str(foreign.id): 0}})["conversations"]
+        == []
+    )
+    ack = call(
+        agent,
+        A,
+        "message:send",
+        {"conversation_id": foreign.id, "client_msg_id": "x", "body": "hi"},
+    )
     assert ack["error"]["code"] == "not_found"
     assert db.session.get(Conversation, foreign.id).last_seq == 1
 
 
 def test_foreign_origin_and_mismatched_token_are_refused(app, client, make):
-    """A widget connection from a foreign origin, or with another workspace's token, is refused."""
+    """Widget connections from a foreign origin or with a foreign token are refused."""
     from app.extensions import socketio
 
     shop = make.workspace(allowed_origins=["https://shop.example"])
     other = make.workspace()
     ok = open_widget(app, client, shop)
     assert ok.is_connected(W)
-    evil = socketio.test_client(app, namespace=W, auth={"key": shop.widget_key, "token": ok.token}, headers={"Origin": "https://evil.example"})
+    evil = socketio.test_client(
+        app,
+        namespace=W,
+        auth={"key": shop.widget_key, "token": ok.token},
+        headers={"Origin": "https://evil.example"},
+    )
     assert not evil.is_connected(W)
     other_token = open_widget(app, client, other).token
-    mismatch = socketio.test_client(app, namespace=W, auth={"key": shop.widget_key, "token": other_token}, headers={"Origin": "https://shop.example"})
+    mismatch = socketio.test_client(
+        app,
+        namespace=W,
+        auth={"key": shop.widget_key, "token": other_token},
+        headers={"Origin": "https://shop.example"},
+    )
     assert not mismatch.is_connected(W)
 
 
@@ -232,5 +417,7 @@ def test_inbox_hears_new_conversations(visitor, agent):
     agent.get_received(A)
     conversation_id = _start(visitor, "Need help")
     updates = received(agent, A, "conversation")
-    assert any(u["id"] == conversation_id and u.get("status") == "open" for u in updates)
+    assert any(
+        u["id"] == conversation_id and u.get("status") == "open" for u in updates
+    )
     assert any(u.get("last_message", {}).get("body") == "Need help" for u in updates)

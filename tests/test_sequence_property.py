@@ -27,10 +27,14 @@ plans = st.lists(
 )
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(plan=plans)
 def test_concurrent_senders_get_gapless_numbers_and_no_duplicates(app, make, plan):
-    """8 threads posting (and retrying) at once: seqs 1..N with no gap, one row per id."""
+    """8 threads sending and retrying at once: seqs 1..N, one row per id."""
     # Examples share the test's database; the agents are made once.
     if id(make) not in _AGENTS:
         _AGENTS[id(make)] = [make.agent() for _ in range(SENDERS - 2)]
@@ -70,10 +74,14 @@ def test_concurrent_senders_get_gapless_numbers_and_no_duplicates(app, make, pla
     assert not failures, failures
 
     expected = {
-        (authors[i][0], authors[i][1], f"id-{n}") for i in range(SENDERS) for n in plan[i]
+        (authors[i][0], authors[i][1], f"id-{n}")
+        for i in range(SENDERS)
+        for n in plan[i]
     }
     rows = db.session.execute(
-        select(Message.seq, Message.author_kind, Message.author_id, Message.client_msg_id)
+        select(
+            Message.seq, Message.author_kind, Message.author_id, Message.client_msg_id
+        )
         .where(Message.conversation_id == conversation.id)
         .order_by(Message.seq)
     ).all()

@@ -15,12 +15,18 @@ def test_new_visitor_gets_a_token(client, make):
     """A first visit creates an anonymous visitor and returns a token for it."""
     workspace = make.workspace(greeting="Hello there", color="#123456")
     response = _open(
-        client, workspace.widget_key, page={"url": "https://shop.example/cart", "title": "Cart"}
+        client,
+        workspace.widget_key,
+        page={"url": "https://shop.example/cart", "title": "Cart"},
     )
     assert response.status_code == 200
     body = response.json
     assert body["token"] and body["conversations"] == []
-    assert body["workspace"] == {"name": workspace.name, "greeting": "Hello there", "color": "#123456"}
+    assert body["workspace"] == {
+        "name": workspace.name,
+        "greeting": "Hello there",
+        "color": "#123456",
+    }
     assert response.headers["Access-Control-Allow-Origin"] == "https://shop.example"
     visitor = db.session.query(Visitor).one()
     assert visitor.public_id == body["visitor"]["id"]
@@ -83,7 +89,10 @@ def test_preflight_is_answered(client):
     """The browser's CORS preflight gets 204 with the allowed method."""
     response = client.options(
         "/api/widget/session",
-        headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"},
+        headers={
+            "Origin": "https://shop.example",
+            "Access-Control-Request-Method": "POST",
+        },
     )
     assert response.status_code == 204
     assert "POST" in response.headers["Access-Control-Allow-Methods"]

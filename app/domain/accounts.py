@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, ValidationError
-from app.runtime import run_blocking
 from app.models import Role, User, Workspace
+from app.runtime import run_blocking
 
 _hasher = PasswordHasher()
 

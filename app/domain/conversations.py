@@ -48,7 +48,9 @@ class MessageView:
         return self.author_kind != AuthorKind.NOTE
 
 
-def view_of(message: Message, author_name: str | None = None, prev: int = 0) -> MessageView:
+def view_of(
+    message: Message, author_name: str | None = None, prev: int = 0
+) -> MessageView:
     """Snapshot a Message row."""
     return MessageView(
         id=message.id,
@@ -123,7 +125,10 @@ def check_client_id(client_msg_id: object) -> str | None:
     """Return a valid client message id (or None), else raise ValidationError."""
     if client_msg_id is None:
         return None
-    if not isinstance(client_msg_id, str) or not 0 < len(client_msg_id) <= MAX_CLIENT_ID:
+    if (
+        not isinstance(client_msg_id, str)
+        or not 0 < len(client_msg_id) <= MAX_CLIENT_ID
+    ):
         raise ValidationError(
             f"A client message id is text of 1 to {MAX_CLIENT_ID} characters.",
             code="invalid_client_id",
@@ -166,7 +171,9 @@ def append_message(
     seq, prev_visible, workspace_id = claimed
 
     if client_msg_id is not None:
-        earlier = _find_retry(session, conversation_id, author_kind, author_id, client_msg_id)
+        earlier = _find_retry(
+            session, conversation_id, author_kind, author_id, client_msg_id
+        )
         if earlier is not None:
             # Hand the number back; the row is still locked by us.
             _set_counters(session, conversation_id, last_seq=Conversation.last_seq - 1)
@@ -202,7 +209,9 @@ def append_message(
         author = session.get(User, author_id)
         author_name = author.name if author else None
     events.after_commit(
-        session, events.message_posted, message=view_of(message, author_name, prev_visible)
+        session,
+        events.message_posted,
+        message=view_of(message, author_name, prev_visible),
     )
     return message, True
 
@@ -260,7 +269,9 @@ def visitor_send(
         # must not both start a conversation.
         session.execute(
             update(Visitor)
-            .where(Visitor.id == visitor_id, Visitor.workspace_id == tenant.workspace_id)
+            .where(
+                Visitor.id == visitor_id, Visitor.workspace_id == tenant.workspace_id
+            )
             .values(last_seen_at=utcnow())
             .execution_options(synchronize_session="fetch")
         )
@@ -276,7 +287,9 @@ def visitor_send(
             session.rollback()
             return tenant.get(Conversation, earlier.conversation_id), earlier, False
         visitor = tenant.get(Visitor, visitor_id)
-        conversation = start_conversation(tenant, visitor, context=context, commit=False)
+        conversation = start_conversation(
+            tenant, visitor, context=context, commit=False
+        )
         started = True
     else:
         conversation = _visitors_conversation(tenant, visitor_id, conversation_id)
@@ -302,7 +315,9 @@ def visitor_send(
     return conversation, message, created
 
 
-def _visitors_conversation(tenant: Tenant, visitor_id: int, conversation_id: int) -> Conversation:
+def _visitors_conversation(
+    tenant: Tenant, visitor_id: int, conversation_id: int
+) -> Conversation:
     conversation = tenant.find(Conversation, conversation_id)
     if conversation is None or conversation.visitor_id != visitor_id:
         raise NotFound("You have no such conversation.")
@@ -335,7 +350,9 @@ def agent_send(
     )
 
 
-def mark_read(session: Session, conversation: Conversation, side: str, seq: object) -> int:
+def mark_read(
+    session: Session, conversation: Conversation, side: str, seq: object
+) -> int:
     """Record that ``side`` (visitor or agent) has read up to ``seq``. Commits.
 
     Read marks only move forward and never past the last message. Returns
@@ -379,7 +396,9 @@ def messages_after(
     return list(session.scalars(query))
 
 
-def close_conversation(tenant: Tenant, conversation_id: int, *, by: User) -> Conversation:
+def close_conversation(
+    tenant: Tenant, conversation_id: int, *, by: User
+) -> Conversation:
     """Close a conversation, leave a system message and announce it. Commits."""
     conversation = tenant.get(Conversation, conversation_id)
     if conversation.status == ConversationStatus.CLOSED:

@@ -98,7 +98,9 @@ class Presence:
         for kind, workspace_id, member_id in state.backend.sweep():
             self._announce(kind, workspace_id, member_id, "offline")
 
-    def _announce(self, kind: str, workspace_id: int, member_id: int, status: str | None = None) -> None:
+    def _announce(
+        self, kind: str, workspace_id: int, member_id: int, status: str | None = None
+    ) -> None:
         status = status or self.status(kind, workspace_id, member_id)
         for listener in self._listeners:
             try:

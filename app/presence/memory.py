@@ -39,7 +39,8 @@ class MemoryPresence:
         """Ids of the members of ``kind`` whose records are live."""
         now = time.monotonic()
         return {
-            m for (k, w, m), until in list(self._expiry.items())
+            m
+            for (k, w, m), until in list(self._expiry.items())
             if k == kind and w == workspace_id and until > now
         }
 

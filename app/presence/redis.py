@@ -64,7 +64,9 @@ class RedisPresence:
 
     def online(self, kind: str, workspace_id: int) -> set[int]:
         """Ids of the members of ``kind`` whose records are live."""
-        members = self.client.zrangebyscore(_key(kind, workspace_id), time.time(), "+inf")
+        members = self.client.zrangebyscore(
+            _key(kind, workspace_id), time.time(), "+inf"
+        )
         return {int(m) for m in members}
 
     def sweep(self) -> list[tuple[str, int, int]]:

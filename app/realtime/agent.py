@@ -43,7 +43,10 @@ def connect(auth: Any = None):
     origin = request.headers.get("Origin")
     # Browsers always send Origin on WebSocket and cross-site requests; a
     # client without one is not a browser that a hostile page could drive.
-    if origin is not None and origin.rstrip("/") not in {_own_origin(), request.host_url.rstrip("/")}:
+    if origin is not None and origin.rstrip("/") not in {
+        _own_origin(),
+        request.host_url.rstrip("/"),
+    }:
         raise ConnectionRefusedError(
             "Connect from Parley's own console.", {"code": "origin_forbidden"}
         )
@@ -124,7 +127,9 @@ def send(data: dict[str, Any]) -> dict[str, Any]:
         client_msg_id=data.get("client_msg_id"),
         note=need_bool(data, "note"),
     )
-    answer = payloads.message(view_of(message, current_user.name), for_visitor=False, live=False)
+    answer = payloads.message(
+        view_of(message, current_user.name), for_visitor=False, live=False
+    )
     db.session.rollback()
     return {"ok": True, "message": answer}
 

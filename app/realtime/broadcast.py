@@ -42,7 +42,10 @@ def deliver_message(_sender: object, message: MessageView) -> None:
             "id": message.conversation_id,
             "last_seq": message.seq,
             "last_message": {
-                "author": {"kind": message.author_kind.value, "name": message.author_name},
+                "author": {
+                    "kind": message.author_kind.value,
+                    "name": message.author_name,
+                },
                 "body": message.body[:200],
                 "created_at": message.created_at.isoformat(),
             },
@@ -58,7 +61,9 @@ def deliver_conversations(_sender: object, conversation_ids: set[int]) -> None:
         conversations = session.scalars(
             select(Conversation)
             .where(Conversation.id.in_(conversation_ids))
-            .options(selectinload(Conversation.assignee), selectinload(Conversation.team))
+            .options(
+                selectinload(Conversation.assignee), selectinload(Conversation.team)
+            )
         ).all()
         for conversation in conversations:
             socketio.emit(

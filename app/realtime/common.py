@@ -35,12 +35,16 @@ def error_ack(error: ParleyError) -> dict[str, Any]:
     return {"ok": False, **error.to_dict()}
 
 
-def dispatch(handlers: dict[str, Handler], event: str, args: tuple) -> dict[str, Any] | None:
+def dispatch(
+    handlers: dict[str, Handler], event: str, args: tuple
+) -> dict[str, Any] | None:
     """Run the handler for ``event``, turning every failure into an error ack."""
     handler = handlers.get(event)
     try:
         if handler is None:
-            raise ValidationError(f"There is no event {event!r} here.", code="unknown_event")
+            raise ValidationError(
+                f"There is no event {event!r} here.", code="unknown_event"
+            )
         data = args[0] if args else None
         if len(args) > 1:
             raise ValidationError("Send one payload object per event.")
@@ -123,13 +127,21 @@ def catch_up(
     """
     join_room(room)
     rows = messages_after(
-        db.session, conversation.id, after, include_notes=not for_visitor, limit=SYNC_PAGE + 1
+        db.session,
+        conversation.id,
+        after,
+        include_notes=not for_visitor,
+        limit=SYNC_PAGE + 1,
     )
     more = len(rows) > SYNC_PAGE
     rows = rows[:SYNC_PAGE]
     author_ids = {row.author_id for row in rows if row.author_id is not None}
     names = (
-        dict(db.session.execute(select(User.id, User.name).where(User.id.in_(author_ids))).all())
+        dict(
+            db.session.execute(
+                select(User.id, User.name).where(User.id.in_(author_ids))
+            ).all()
+        )
         if author_ids and not all(row.author_kind.value == "visitor" for row in rows)
         else {}
     )

@@ -9,7 +9,9 @@ from app.domain.conversations import MessageView, view_of
 from app.models import AuthorKind, Conversation, Message
 
 
-def message(view: MessageView, *, for_visitor: bool, live: bool = True) -> dict[str, Any]:
+def message(
+    view: MessageView, *, for_visitor: bool, live: bool = True
+) -> dict[str, Any]:
     """Return a message event for one side; ``live`` adds ``prev_seq``."""
     payload: dict[str, Any] = {
         "id": view.id,
@@ -38,7 +40,12 @@ def stored_messages(
     """Return catch-up messages (no ``prev_seq``: the list is complete)."""
     return [
         message(
-            view_of(row, names.get(row.author_id) if row.author_kind != AuthorKind.VISITOR else None),
+            view_of(
+                row,
+                names.get(row.author_id)
+                if row.author_kind != AuthorKind.VISITOR
+                else None,
+            ),
             for_visitor=for_visitor,
             live=False,
         )
@@ -55,7 +62,9 @@ def conversation(conv: Conversation) -> dict[str, Any]:
         "visitor_read_seq": conv.visitor_read_seq,
         "agent_read_seq": conv.agent_read_seq,
         "assignee": (
-            {"id": conv.assignee.id, "name": conv.assignee.name} if conv.assignee else None
+            {"id": conv.assignee.id, "name": conv.assignee.name}
+            if conv.assignee
+            else None
         ),
         "team": {"id": conv.team.id, "name": conv.team.name} if conv.team else None,
     }

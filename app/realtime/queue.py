@@ -38,9 +38,7 @@ class ResyncingRedisManager(RedisManager):
                 retry_sleep = 1
                 yield from self.pubsub.listen()
             except Exception as error:
-                logger.warning(
-                    "Lost Redis (%s); retrying in %ss", error, retry_sleep
-                )
+                logger.warning("Lost Redis (%s); retrying in %ss", error, retry_sleep)
                 had_outage = True
                 time.sleep(retry_sleep)
                 retry_sleep = min(retry_sleep * 2, MAX_RETRY_SECONDS)

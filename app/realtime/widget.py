@@ -67,7 +67,8 @@ def connect(auth: Any = None):
         raise _refuse(error.code, error.message) from None
     if not origin_allowed(workspace, request.headers.get("Origin")):
         raise _refuse(
-            "origin_forbidden", "This website is not allowed to use this workspace's chat."
+            "origin_forbidden",
+            "This website is not allowed to use this workspace's chat.",
         )
 
     tokens = VisitorTokens(current_app.config["SECRET_KEY"])
@@ -75,7 +76,9 @@ def connect(auth: Any = None):
     if identity is None:
         raise _refuse("unauthorized", "The visitor token is missing, bad or expired.")
     if identity.workspace_id != workspace.id:
-        raise _refuse("token_mismatch", "This visitor token belongs to another workspace.")
+        raise _refuse(
+            "token_mismatch", "This visitor token belongs to another workspace."
+        )
 
     _sockets[request.sid] = VisitorSocket(workspace.id, identity.visitor_id)
     join_room(rooms.visitor(identity.visitor_id))
@@ -105,7 +108,9 @@ def _me() -> VisitorSocket:
 
 
 def _own_conversation(me: VisitorSocket, conversation_id: int) -> Conversation:
-    conversation = Tenant(db.session, me.workspace_id).find(Conversation, conversation_id)
+    conversation = Tenant(db.session, me.workspace_id).find(
+        Conversation, conversation_id
+    )
     if conversation is None or conversation.visitor_id != me.visitor_id:
         raise NotFound("You have no such conversation.")
     return conversation
@@ -119,7 +124,9 @@ def sync(data: dict[str, Any]) -> dict[str, Any]:
         positions = {c.id: 0 for c in open_conversations(db.session, me.visitor_id)}
     answer = []
     for conversation_id, after in positions.items():
-        conversation = Tenant(db.session, me.workspace_id).find(Conversation, conversation_id)
+        conversation = Tenant(db.session, me.workspace_id).find(
+            Conversation, conversation_id
+        )
         if conversation is None or conversation.visitor_id != me.visitor_id:
             continue
         answer.append(
@@ -173,8 +180,12 @@ def typing(data: dict[str, Any]) -> None:
     conversation_id = need_int(data, "conversation_id")
     is_typing = need_bool(data, "typing")
     draft = data.get("draft")
-    if draft is not None and (not isinstance(draft, str) or len(draft) > MAX_BODY_CHARS):
-        raise ValidationError(f"draft must be text of at most {MAX_BODY_CHARS} characters.")
+    if draft is not None and (
+        not isinstance(draft, str) or len(draft) > MAX_BODY_CHARS
+    ):
+        raise ValidationError(
+            f"draft must be text of at most {MAX_BODY_CHARS} characters."
+        )
     key = (request.sid, conversation_id)
     if is_typing and not _typing.allow(key, time.monotonic()):
         return None

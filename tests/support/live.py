@@ -32,11 +32,16 @@ def sign_in(base_url: str, email: str, password: str) -> requests.Session:
     return http
 
 
-def visitor_token(base_url: str, key: str, origin: str, token: str | None = None) -> str:
+def visitor_token(
+    base_url: str, key: str, origin: str, token: str | None = None
+) -> str:
     """Open a visitor session over HTTP and return its token."""
     body = {"key": key, **({"token": token} if token else {})}
     response = requests.post(
-        f"{base_url}/api/widget/session", json=body, headers={"Origin": origin}, timeout=10
+        f"{base_url}/api/widget/session",
+        json=body,
+        headers={"Origin": origin},
+        timeout=10,
     )
     assert response.status_code == 200, response.text
     return response.json()["token"]
@@ -106,7 +111,9 @@ class ChatClient:
             if not more:
                 return
 
-    def send(self, conversation_id: int | None, body: str, client_msg_id: str | None = None) -> dict:
+    def send(
+        self, conversation_id: int | None, body: str, client_msg_id: str | None = None
+    ) -> dict:
         """Send a message and return the ack."""
         return self.call(
             "message:send",
@@ -120,8 +127,13 @@ class ChatClient:
     def bodies(self, conversation_id: int, kind: str | None = None) -> list[str]:
         """The bodies held for a conversation, in seq order."""
         with self.lock:
-            messages = [self.held[conversation_id][s] for s in sorted(self.held[conversation_id])]
-        return [m["body"] for m in messages if kind is None or m["author"]["kind"] == kind]
+            messages = [
+                self.held[conversation_id][s]
+                for s in sorted(self.held[conversation_id])
+            ]
+        return [
+            m["body"] for m in messages if kind is None or m["author"]["kind"] == kind
+        ]
 
     def _hold(self, message: dict) -> bool:
         with self.lock:
@@ -162,7 +174,9 @@ class ChatClient:
         self.refusal = (data or {}).get("data") or data
 
 
-def wait_for_bodies(client: ChatClient, conversation_id: int, expected: list[str], kind: str):
+def wait_for_bodies(
+    client: ChatClient, conversation_id: int, expected: list[str], kind: str
+):
     """Wait until ``client`` holds exactly ``expected`` from ``kind`` authors."""
     wait_until(
         lambda: client.bodies(conversation_id, kind) == expected,
