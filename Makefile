@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 
 ## run: install, migrate the embedded SQLite database, seed the demo once, serve on :5000
 run: $(STAMP)
-	mkdir -p instance
+	mkdir -p "$${PARLEY_INSTANCE:-instance}"
 	$(BIN)/parley db upgrade
 	$(BIN)/parley seed-demo
 	$(BIN)/parley serve

@@ -40,6 +40,13 @@ VARIABLES: tuple[Variable, ...] = (
         "`production` (PostgreSQL, Redis, RQ workers; strict checks).",
     ),
     Variable(
+        "PARLEY_INSTANCE",
+        "`instance`",
+        "Folder for what one installation keeps locally: the embedded SQLite "
+        "database, the generated development secret key and the demo's "
+        "sign-ins. Relative paths start from the working directory.",
+    ),
+    Variable(
         "SECRET_KEY",
         "development: generated once into `instance/secret_key`",
         "Signs sessions, CSRF tokens and visitor tokens. Required in "
@@ -246,10 +253,10 @@ class Settings:
     ) -> Settings:
         """Read and check every variable; raise ConfigError naming the bad one."""
         env = os.environ if environ is None else environ
-        instance = (
-            instance_path or Path(env.get("PARLEY_INSTANCE", "instance"))
-        ).resolve()
         get: Callable[[str], str | None] = lambda name: env.get(name) or None  # noqa: E731
+        instance = (
+            instance_path or Path(get("PARLEY_INSTANCE") or "instance")
+        ).resolve()
 
         mode = get("PARLEY_ENV") or (
             "production" if get("DATABASE_URL") else "development"
