@@ -704,3 +704,91 @@ def test_agent_typing_read_marks_and_notes(stack):
     finally:
         agent.close()
         context.close()
+
+
+def serve_workspace_fields(page: Page, **fields) -> None:
+    """Add proposed ``workspace`` fields to the real session answer."""
+
+    def handle(route):
+        response = route.fetch()
+        data = response.json()
+        data["workspace"].update(fields)
+        route.fulfill(response=response, json=data)
+
+    page.route("**/api/widget/session", handle)
+
+
+def sent_frames(page: Page) -> list[str]:
+    """Collect the Socket.IO frames the page sends from now on."""
+    frames: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda f: frames.append(f)))
+    return frames
+
+
+def test_prechat_form_goes_with_the_first_message(stack):
+    """With the proposed `prechat` setting, its answers go with the first send."""
+    context = stack.browser.new_context()
+    page = context.new_page()
+    prechat = {
+        "fields": [
+            {"name": "name", "required": True},
+            {"name": "email"},
+            {
+                "name": "topic",
+                "options": [
+                    {"value": "billing", "label": "Billing"},
+                    {"value": "tech", "label": "Technical help"},
+                ],
+            },
+        ]
+    }
+    serve_workspace_fields(page, prechat=prechat)
+    frames = sent_frames(page)
+    page.goto(stack.plain_page())
+    page.locator("parley-widget .launcher").click()
+    form = page.locator("parley-widget form.card").first
+    expect(form).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator("parley-widget textarea")).to_be_hidden()
+    expect(page.get_by_label("Name *")).to_be_focused()
+
+    page.get_by_role("button", name="Start chat").click()
+    expect(form).to_be_visible()  # the required name is missing
+    page.get_by_label("Name *").fill("Dana")
+    page.get_by_label("Topic").select_option("tech")
+    page.get_by_role("button", name="Start chat").click()
+    expect(page.locator("parley-widget textarea")).to_be_focused()
+    send(page, "The app crashes")
+    first_conversation(stack)
+    wait_until(lambda: any('"message:send"' in f for f in frames), timeout=10)
+    [frame] = [f for f in frames if '"message:send"' in f]
+    assert '"prechat":{"name":"Dana","topic":"tech"}' in frame
+    context.close()
+
+
+def test_offline_notice_asks_for_an_email(stack):
+    """With the proposed `availability` offline, the widget asks for an email."""
+    context = stack.browser.new_context()
+    page = context.new_page()
+    serve_workspace_fields(
+        page, availability={"online": False, "reason": "outside_hours"}
+    )
+    frames = sent_frames(page)
+    page.goto(stack.plain_page())
+    open_widget(page)
+    notice = page.locator("parley-widget .notice")
+    expect(notice).to_have_text("We are outside our business hours.")
+    email = page.get_by_label("Email")
+    email.fill("not an email")
+    page.get_by_role("button", name="Save").click()
+    expect(email).to_be_visible()
+    email.fill("dana@example.com")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("parley-widget form.card p").last).to_have_text(
+        "Thanks, we will reply to dana@example.com."
+    )
+    expect(email).to_be_hidden()
+    wait_until(lambda: any('"visitor:update"' in f for f in frames), timeout=10)
+    assert any('{"email":"dana@example.com"}' in f for f in frames)
+    send(page, "Please call me back")
+    first_conversation(stack)
+    context.close()

@@ -68,6 +68,7 @@ export class Chat {
     this.generation = 0;
     this.authAttempts = 0;
     this.internalErrors = 0;
+    this.syncFailures = 0;
     this.typingSentAt = 0;
     this.typingTimer = null;
     store.subscribe((note) => this.hear(note));
@@ -126,13 +127,15 @@ export class Chat {
   }
 
   adoptSession(data) {
-    const previous = this.store.token;
+    const known = this.store.read("visitor", null);
+    this.visitor = data.visitor || {};
     this.store.token = data.token;
-    this.visitor = data.visitor;
+    this.store.write("visitor", this.visitor.id);
     this.workspace = data.workspace || {};
     this.store.workspace = this.workspace;
-    if (previous && previous !== data.token) {
-      // A new visitor: the old one's conversation is not theirs to see.
+    if (known && known !== this.visitor.id) {
+      // A new visitor (the token had expired, or identify() switched): the
+      // old one's conversation is not theirs to see.
       this.resetConversation(null);
     }
     const list = (data.conversations || []).slice().sort((a, b) => b.id - a.id);
@@ -157,7 +160,11 @@ export class Chat {
   /** Connect the socket (once); it then stays connected, reconnecting. */
   async connect() {
     if (this.socket || this.refused) return;
-    await this.ensureSession();
+    try {
+      await this.ensureSession();
+    } catch {
+      return; // refused: unknown key or forbidden origin, already reported
+    }
     if (this.socket || this.refused) return;
     const socket = makeSocket(this.base, { key: this.key, token: this.store.token });
     this.socket = socket;
@@ -168,7 +175,7 @@ export class Chat {
     socket.on("typing", (event) => this.typingEvent(event));
     socket.on("read", (event) => this.readEvent(event));
     socket.on("conversation", (summary) => this.summaryEvent(summary));
-    socket.on("resync", () => this.sync());
+    socket.on("resync", () => this.sync().catch(() => {}));
     if (navigator.onLine !== false) socket.connect();
   }
 
@@ -181,8 +188,14 @@ export class Chat {
     try {
       await this.sync();
     } catch {
-      return; // The socket dropped during sync; the next connect syncs again.
+      // Dropped during the sync: the next connect syncs again. Still up (a
+      // refused or timed-out sync): try again after a pause.
+      if (this.socket && this.socket.connected) {
+        setTimeout(() => this.socket && this.socket.connected && this.connectedNow(), backoff(this.syncFailures++));
+      }
+      return;
     }
+    this.syncFailures = 0;
     this.synced = true;
     this.flushUpdate();
     this.markRead();
@@ -328,7 +341,8 @@ export class Chat {
     c.messages.push(slim(message));
     c.lastSeq = message.seq;
     if (this.agentTyping && message.author && message.author.kind === "agent") this.agentTyping = null;
-    if (this.synced && isIncoming(message) && message.seq > c.visitorReadSeq) {
+    // Alerts are for what arrives while this page is open, not for history.
+    if (this.loaded && isIncoming(message) && message.seq > c.visitorReadSeq) {
       this.onIncoming(message);
     }
     this.changed();

@@ -305,6 +305,15 @@ export class WidgetUI {
     this.renderPrechat(t, workspace);
     this.renderEmail(t);
     if (this.isOpen) this.renderLog(t, workspace);
+    this.keepFocus();
+  }
+
+  /** Focus the first field if what had focus was just hidden (forms swap). */
+  keepFocus() {
+    const active = this.shadow.activeElement;
+    if (this.isOpen && active && active !== this.launcher && !active.getClientRects().length) {
+      this.firstField().focus();
+    }
   }
 
   availability() {
