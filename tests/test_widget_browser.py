@@ -20,7 +20,7 @@ import socketio
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select
 
-from app.models import Conversation, Message, Visitor
+from app.models import AuthorKind, Conversation, Message, User, Visitor
 from tests.support.factories import PASSWORD, Factory
 from tests.support.http import sign_in
 from tests.support.processes import ROOT, WebProcess, base_env
@@ -791,4 +791,69 @@ def test_offline_notice_asks_for_an_email(stack):
     assert any('{"email":"dana@example.com"}' in f for f in frames)
     send(page, "Please call me back")
     first_conversation(stack)
+    context.close()
+
+
+def test_widget_stays_hidden_on_a_site_the_workspace_does_not_allow(stack):
+    """A page outside the allowed origins gets no launcher, and no session."""
+    workspace = stack.make.workspace("Locked", allowed_origins=["https://shop.example"])
+    html = page_html(stack.parley.url, workspace.widget_key, "Elsewhere")
+    url = stack.pages.add("/elsewhere.html", html)
+    context = stack.browser.new_context()
+    page = context.new_page()
+    with page.expect_response("**/api/widget/session") as answer:
+        page.goto(url)
+    assert answer.value.status == 403
+    page.wait_for_function(
+        "() => document.querySelector('parley-widget')"
+        "?.shadowRoot.querySelector('.root').hidden === true"
+    )
+    expect(page.locator("parley-widget .launcher")).to_be_hidden()
+    assert stored_token(page, workspace.widget_key) is None
+    context.close()
+
+
+def test_widget_reconnects_and_catches_up_after_a_server_restart(stack):
+    """When Parley restarts, the widget reconnects, catches up and sends."""
+    context = stack.browser.new_context()
+    page = context.new_page()
+    page.goto(stack.plain_page())
+    open_widget(page)
+    send(page, "Before the restart")
+    conversation = first_conversation(stack)
+    expect(page.locator("parley-widget .msg.mine .status")).to_have_text(
+        ["Sent"], timeout=WAIT_MS
+    )
+
+    stack.parley.kill()
+    notice = page.locator("parley-widget .notice")
+    expect(notice).to_have_text("Reconnecting…", timeout=WAIT_MS)
+    send(page, "During the restart")
+    # A reply stored while the widget is away reaches it by catch-up.
+    stack.make.message(
+        stack.make.session.get(Conversation, conversation.id),
+        "Stored while you were away",
+        kind=AuthorKind.AGENT,
+        author_id=stack.make.session.scalar(select(User.id)),
+    )
+    stack.parley.start().wait_ready()
+
+    expect(notice).to_be_hidden(timeout=45_000)
+    expect(bubbles(page)).to_have_text(
+        [
+            "Hello from Acme!",
+            "Before the restart",
+            "Stored while you were away",
+            "During the restart",
+        ],
+        timeout=WAIT_MS,
+    )
+    expect(page.locator("parley-widget .msg.mine .status")).to_have_text(
+        ["Sent", "Sent"], timeout=WAIT_MS
+    )
+    assert stack.visitor_bodies(conversation.id) == [
+        "Before the restart",
+        "Stored while you were away",
+        "During the restart",
+    ]
     context.close()
