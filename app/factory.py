@@ -21,6 +21,7 @@ from app.extensions import (
     socketio,
 )
 from app.observability import init_sentry
+from app.routing import hooks as _routing_hooks  # noqa: F401  (connects receivers)
 from config import Settings
 
 logger = logging.getLogger(__name__)
@@ -133,6 +134,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (health_bp, auth_bp, console_bp, site_bp, widget_api_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(__import__("app.admin", fromlist=["bp"]).bp)
     app.register_blueprint(__import__("app.widget_assets", fromlist=["bp"]).bp)
 
 

@@ -8,17 +8,22 @@ from app.models.conversation import (
     ConversationStatus,
     Message,
 )
+from app.models.routing import Availability, RoutingRule, RuleKind, Strategy
 from app.models.visitor import Visitor
 from app.models.workspace import Role, Team, TeamMembership, User, Workspace
 
 __all__ = [
     "AuditEvent",
     "AuthorKind",
+    "Availability",
     "Base",
     "Conversation",
     "ConversationStatus",
     "Message",
     "Role",
+    "RoutingRule",
+    "RuleKind",
+    "Strategy",
     "Team",
     "TeamMembership",
     "User",

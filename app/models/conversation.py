@@ -50,6 +50,7 @@ class Conversation(Base):
     __tablename__ = "conversations"
     __table_args__ = (
         Index("ix_conversations_workspace_status", "workspace_id", "status"),
+        Index("ix_conversations_team_queue", "team_id", "queued_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -88,6 +89,10 @@ class Conversation(Base):
     agent_read_seq: Mapped[int] = mapped_column(default=0)
     # Where the visitor was when the conversation started: url, title, referrer.
     context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Routing: when the conversation entered its team's queue (empty while
+    # an agent has it) and when an agent last got it.
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     visitor: Mapped[Visitor] = relationship(lazy="joined")
     team: Mapped[Team | None] = relationship()

@@ -12,6 +12,15 @@ from sqlalchemy import JSON, Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime, utcnow
+from app.models.routing import Availability, Strategy, enum_column
+
+#: Open conversations an agent gets at most, unless an admin says otherwise.
+DEFAULT_CAPACITY = 5
+
+#: How long an agent may be offline before a team that asks for it takes
+#: their open conversations back into its queue. Long enough for a reload
+#: or a train tunnel, short enough that a visitor is not left talking to no one.
+DEFAULT_OFFLINE_GRACE_SECONDS = 120
 
 
 def new_widget_key() -> str:
@@ -66,6 +75,14 @@ class User(UserMixin, Base):
     )
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Routing: the most open conversations at once, whether the agent can
+    # take one now (kept by the presence layer), and fairness bookkeeping.
+    capacity: Mapped[int] = mapped_column(default=DEFAULT_CAPACITY)
+    availability: Mapped[Availability] = mapped_column(
+        enum_column(Availability), default=Availability.OFFLINE
+    )
+    availability_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     workspace: Mapped[Workspace] = relationship(lazy="joined")
 
@@ -90,6 +107,20 @@ class Team(Base):
     )
     name: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    strategy: Mapped[Strategy] = mapped_column(
+        enum_column(Strategy), default=Strategy.LEAST_BUSY
+    )
+    # The team that takes conversations no routing rule matched.
+    is_default: Mapped[bool] = mapped_column(default=False)
+    requeue_on_offline: Mapped[bool] = mapped_column(default=False)
+    offline_grace_seconds: Mapped[int] = mapped_column(
+        default=DEFAULT_OFFLINE_GRACE_SECONDS
+    )
+    # {"timezone": "Europe/Paris", "weekly": {"mon": [["09:00", "17:00"]]},
+    # "holidays": ["2026-12-25"]}; empty means always open.
+    business_hours: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Round-robin's place in the rotation: the member who got the last one.
+    last_assigned_user_id: Mapped[int | None]
 
     members: Mapped[list[User]] = relationship(
         secondary="team_memberships", order_by="User.id", viewonly=True

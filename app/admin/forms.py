@@ -1,0 +1,123 @@
+"""Forms of the admin pages; Flask-WTF checks each one's CSRF token."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields import SelectChoice
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange
+
+from app.models import Strategy
+from app.models.workspace import DEFAULT_OFFLINE_GRACE_SECONDS
+
+STRATEGIES = [
+    SelectChoice(Strategy.LEAST_BUSY.value, "Least busy"),
+    SelectChoice(Strategy.ROUND_ROBIN.value, "Round-robin"),
+    SelectChoice(Strategy.MANUAL.value, "Manual (agents take from the queue)"),
+]
+DAY_NAMES = {
+    "mon": "Monday",
+    "tue": "Tuesday",
+    "wed": "Wednesday",
+    "thu": "Thursday",
+    "fri": "Friday",
+    "sat": "Saturday",
+    "sun": "Sunday",
+}
+
+
+class PlainForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""
+
+
+class CreateTeamForm(FlaskForm):
+    """A new team's name and strategy."""
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    strategy = SelectField("Assignment", choices=STRATEGIES)
+
+
+def _hours_field(day: str) -> StringField:
+    return StringField(
+        DAY_NAMES[day],
+        validators=[Length(max=200)],
+        description="e.g. 09:00-12:30, 13:30-17:00; empty for closed",
+    )
+
+
+class TeamForm(FlaskForm):
+    """A team's settings and business hours."""
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    strategy = SelectField("Assignment", choices=STRATEGIES)
+    is_default = BooleanField("Default team (takes what no rule matches)")
+    requeue_on_offline = BooleanField(
+        "Put an offline agent's conversations back in the queue"
+    )
+    offline_grace_seconds = IntegerField(
+        "Grace period before that, in seconds",
+        default=DEFAULT_OFFLINE_GRACE_SECONDS,
+        validators=[InputRequired(), NumberRange(min=0, max=24 * 3600)],
+    )
+    timezone = StringField("Time zone", default="UTC", validators=[Length(max=64)])
+    mon = _hours_field("mon")
+    tue = _hours_field("tue")
+    wed = _hours_field("wed")
+    thu = _hours_field("thu")
+    fri = _hours_field("fri")
+    sat = _hours_field("sat")
+    sun = _hours_field("sun")
+    holidays = TextAreaField(
+        "Holidays (one YYYY-MM-DD a line)", validators=[Length(max=4000)]
+    )
+
+
+class MembersForm(FlaskForm):
+    """Which agents are in a team (checkboxes named ``members``)."""
+
+
+class CapacityForm(FlaskForm):
+    """An agent's capacity."""
+
+    capacity = IntegerField(
+        "Capacity", validators=[InputRequired(), NumberRange(min=0, max=100)]
+    )
+
+
+class RuleForm(FlaskForm):
+    """A new routing rule."""
+
+    kind = SelectField("When the")
+    key = StringField(
+        "Question or attribute",
+        validators=[Length(max=120)],
+        description="For pre-chat and attribute rules: which one to read.",
+    )
+    pattern = StringField(
+        "matches",
+        validators=[DataRequired(), Length(max=500)],
+        description="A glob: * for anything, ? for one character.",
+    )
+    team_id = SelectField("send to team", coerce=int)
+
+
+class MoveRuleForm(FlaskForm):
+    """Move a rule up or down."""
+
+    direction = HiddenField(validators=[AnyOf(["up", "down"])])
+
+
+class TesterForm(FlaskForm):
+    """A made-up visitor for the rule tester (it changes nothing)."""
+
+    url = StringField("Page address", validators=[Length(max=2048)])
+    language = StringField("Language", validators=[Length(max=35)])
+    prechat = TextAreaField("Pre-chat answers (name = answer, one a line)")
+    attributes = TextAreaField("Attributes (name = value, one a line)")
