@@ -16,7 +16,9 @@ for (const [logical, name] of Object.entries(manifest)) {
   const bytes = readFileSync(join(outdir, name));
   const gzipped = gzipSync(bytes, { level: 9 }).length;
   total += gzipped;
-  console.log(`${String(gzipped).padStart(7)} B gzipped  ${name} (${logical}, ${bytes.length} B raw)`);
+  console.log(
+    `${String(gzipped).padStart(7)} B gzipped  ${name} (${logical}, ${bytes.length} B raw)`,
+  );
 }
 console.log(`${String(total).padStart(7)} B gzipped  total loaded before open (budget ${BUDGET})`);
 if (total > BUDGET) {

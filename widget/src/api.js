@@ -13,7 +13,7 @@ export function makeApi(widget) {
     close: () => widget.ui.close(),
     /** Tell Parley who the visitor is: {id, email, name, hash}. */
     identify(identity) {
-      if (!identity || typeof identity.id !== "string" && typeof identity.id !== "number") {
+      if (!identity || (typeof identity.id !== "string" && typeof identity.id !== "number")) {
         throw new TypeError("Parley.identify needs an object with an id.");
       }
       const clean = { id: String(identity.id) };

@@ -191,7 +191,10 @@ export class Chat {
       // Dropped during the sync: the next connect syncs again. Still up (a
       // refused or timed-out sync): try again after a pause.
       if (this.socket && this.socket.connected) {
-        setTimeout(() => this.socket && this.socket.connected && this.connectedNow(), backoff(this.syncFailures++));
+        setTimeout(
+          () => this.socket && this.socket.connected && this.connectedNow(),
+          backoff(this.syncFailures++),
+        );
       }
       return;
     }
@@ -340,7 +343,8 @@ export class Chat {
     if (previous !== undefined && before !== c.lastSeq) return false;
     c.messages.push(slim(message));
     c.lastSeq = message.seq;
-    if (this.agentTyping && message.author && message.author.kind === "agent") this.agentTyping = null;
+    if (this.agentTyping && message.author && message.author.kind === "agent")
+      this.agentTyping = null;
     // Alerts are for what arrives while this page is open, not for history.
     if (this.loaded && isIncoming(message) && message.seq > c.visitorReadSeq) {
       this.onIncoming(message);
@@ -378,7 +382,8 @@ export class Chat {
     if (event.conversation_id !== this.conversation.id) return;
     clearTimeout(this.fadeTimer);
     this.agentTyping = event.typing ? (event.author && event.author.name) || "" : null;
-    if (event.typing) this.fadeTimer = setTimeout(() => this.typingEvent({ ...event, typing: false }), TYPING_FADE);
+    if (event.typing)
+      this.fadeTimer = setTimeout(() => this.typingEvent({ ...event, typing: false }), TYPING_FADE);
     this.changed();
   }
 
@@ -433,7 +438,12 @@ export class Chat {
   payload(item) {
     const c = this.conversation;
     const conversationId = this.isClosed() ? null : c.id;
-    const payload = { conversation_id: conversationId, client_msg_id: item.client_msg_id, body: item.body, page: item.page };
+    const payload = {
+      conversation_id: conversationId,
+      client_msg_id: item.client_msg_id,
+      body: item.body,
+      page: item.page,
+    };
     if (item.prechat && conversationId === null) payload.prechat = item.prechat;
     return payload;
   }
@@ -498,7 +508,11 @@ export class Chat {
   drop(item, error) {
     this.outbox = this.outbox.filter((o) => o.client_msg_id !== item.client_msg_id);
     this.store.outbox = this.outbox;
-    this.failed.push({ ...item, error: error.code === "body_too_long" ? "tooLong" : "failed", limit: BODY_LIMIT });
+    this.failed.push({
+      ...item,
+      error: error.code === "body_too_long" ? "tooLong" : "failed",
+      limit: BODY_LIMIT,
+    });
     this.changed();
   }
 
@@ -540,7 +554,11 @@ export class Chat {
     const now = Date.now();
     if (now - this.typingSentAt < TYPING_EVERY) return;
     this.typingSentAt = now;
-    this.socket.emit("typing", { conversation_id: c.id, typing: true, draft: draft.slice(0, BODY_LIMIT) });
+    this.socket.emit("typing", {
+      conversation_id: c.id,
+      typing: true,
+      draft: draft.slice(0, BODY_LIMIT),
+    });
   }
 
   stopTyping() {
@@ -601,7 +619,10 @@ export class Chat {
       this.outbox = dedupe([...this.store.outbox]);
     } else if (note.type === "message") {
       const summary = note.summary;
-      const adopting = summary && summary.id !== this.conversation.id && (!this.conversation.id || this.isClosed());
+      const adopting =
+        summary &&
+        summary.id !== this.conversation.id &&
+        (!this.conversation.id || this.isClosed());
       if (adopting) this.adopt(summary);
       this.takeOwn(note.message);
       // Syncing a conversation is what joins its room for live replies.

@@ -47,7 +47,11 @@ export async function openSession(base, body) {
   const data = await response.json().catch(() => null);
   if (!response.ok) {
     const error = (data && data.error) || {};
-    throw new RequestError(error.message || `HTTP ${response.status}`, error.code || "http", response.status);
+    throw new RequestError(
+      error.message || `HTTP ${response.status}`,
+      error.code || "http",
+      response.status,
+    );
   }
   return data;
 }

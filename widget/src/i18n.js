@@ -128,7 +128,9 @@ export const LANGUAGES = { en, de, fr };
 /** Pick the first supported language: the workspace's, then the browser's. */
 export function chooseLanguage(preferred, browser = navigator.languages || [navigator.language]) {
   for (const tag of [preferred, ...browser]) {
-    const base = String(tag || "").toLowerCase().split("-")[0];
+    const base = String(tag || "")
+      .toLowerCase()
+      .split("-")[0];
     if (LANGUAGES[base]) return base;
   }
   return "en";

@@ -51,18 +51,22 @@ export function accentColors(color) {
   const lin = (c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
   const luminance = 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
   // White text when it contrasts better than near-black text does.
-  const onAccent = (1.05 / (luminance + 0.05) >= (luminance + 0.05) / 0.05) ? "#ffffff" : "#111111";
+  const onAccent = 1.05 / (luminance + 0.05) >= (luminance + 0.05) / 0.05 ? "#ffffff" : "#111111";
   return { accent: full, onAccent };
 }
 
 function initials(name) {
-  const parts = String(name || "?").trim().split(/\s+/);
+  const parts = String(name || "?")
+    .trim()
+    .split(/\s+/);
   return (parts[0][0] + (parts.length > 1 ? parts[parts.length - 1][0] : "")).toUpperCase();
 }
 
 function clock(iso) {
   const date = iso ? new Date(iso) : new Date();
-  return Number.isNaN(date.getTime()) ? "" : date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return Number.isNaN(date.getTime())
+    ? ""
+    : date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 
 function minutes(t, seconds) {
@@ -94,25 +98,68 @@ export class WidgetUI {
     this.badge = h("span", { class: "badge", "aria-hidden": "true", hidden: true });
     this.launcher = h(
       "button",
-      { class: "launcher", type: "button", "aria-expanded": "false", "aria-controls": "parley-panel", onclick: () => this.toggle() },
+      {
+        class: "launcher",
+        type: "button",
+        "aria-expanded": "false",
+        "aria-controls": "parley-panel",
+        onclick: () => this.toggle(),
+      },
       icon("chat"),
       this.badge,
     );
     this.title = h("h2", { id: "parley-title" });
-    this.muteButton = h("button", { class: "icon", type: "button", onclick: () => (this.store.muted = !this.store.muted, this.render()) }, icon("sound"));
-    this.closeButton = h("button", { class: "icon", type: "button", onclick: () => this.close() }, icon("close"));
+    this.muteButton = h(
+      "button",
+      {
+        class: "icon",
+        type: "button",
+        onclick: () => ((this.store.muted = !this.store.muted), this.render()),
+      },
+      icon("sound"),
+    );
+    this.closeButton = h(
+      "button",
+      { class: "icon", type: "button", onclick: () => this.close() },
+      icon("close"),
+    );
     this.notice = h("div", { class: "notice", role: "status", "aria-live": "polite" });
     this.log = h("div", { class: "log", role: "log", "aria-live": "polite", tabindex: "0" });
     this.typingLine = h("div", { class: "typing", "aria-live": "polite" });
-    this.prechatForm = h("form", { class: "card", hidden: true, novalidate: false, onsubmit: (e) => this.submitPrechat(e) });
+    this.prechatForm = h("form", {
+      class: "card",
+      hidden: true,
+      novalidate: false,
+      onsubmit: (e) => this.submitPrechat(e),
+    });
     this.emailForm = this.buildEmailForm();
-    this.input = h("textarea", { id: "parley-input", rows: "1", maxlength: "5000", onkeydown: (e) => this.keyInComposer(e), oninput: () => this.typed() });
+    this.input = h("textarea", {
+      id: "parley-input",
+      rows: "1",
+      maxlength: "5000",
+      onkeydown: (e) => this.keyInComposer(e),
+      oninput: () => this.typed(),
+    });
     this.inputLabel = h("label", { class: "sr", for: "parley-input" });
     this.sendButton = h("button", { class: "send", type: "submit" }, icon("send"));
-    this.composer = h("form", { class: "composer", onsubmit: (e) => this.submitMessage(e) }, this.inputLabel, this.input, this.sendButton);
+    this.composer = h(
+      "form",
+      { class: "composer", onsubmit: (e) => this.submitMessage(e) },
+      this.inputLabel,
+      this.input,
+      this.sendButton,
+    );
     this.panel = h(
       "div",
-      { class: "panel", id: "parley-panel", role: "dialog", "aria-modal": "true", "aria-labelledby": "parley-title", hidden: true, onkeydown: (e) => this.keyInPanel(e) },
+      {
+        class: "panel",
+        id: "parley-panel",
+        role: "dialog",
+        "aria-modal": "true",
+        "aria-labelledby": "parley-title",
+        hidden: true,
+        onkeydown: (e) => this.keyInPanel(e),
+      },
       h("header", {}, h("div", { class: "titles" }, this.title), this.muteButton, this.closeButton),
       this.notice,
       this.log,
@@ -127,11 +174,23 @@ export class WidgetUI {
   }
 
   buildEmailForm() {
-    this.emailInput = h("input", { id: "parley-email", type: "email", autocomplete: "email", required: true });
+    this.emailInput = h("input", {
+      id: "parley-email",
+      type: "email",
+      autocomplete: "email",
+      required: true,
+    });
     this.emailLabel = h("label", { for: "parley-email" });
     this.emailButton = h("button", { class: "primary", type: "submit" });
     this.emailText = h("p");
-    return h("form", { class: "card", hidden: true, onsubmit: (e) => this.submitEmail(e) }, this.emailText, this.emailLabel, this.emailInput, this.emailButton);
+    return h(
+      "form",
+      { class: "card", hidden: true, onsubmit: (e) => this.submitEmail(e) },
+      this.emailText,
+      this.emailLabel,
+      this.emailInput,
+      this.emailButton,
+    );
   }
 
   // Opening and closing ---------------------------------------------------
@@ -169,7 +228,8 @@ export class WidgetUI {
   }
 
   firstField() {
-    if (!this.prechatForm.hidden) return this.prechatForm.querySelector("input,select") || this.input;
+    if (!this.prechatForm.hidden)
+      return this.prechatForm.querySelector("input,select") || this.input;
     return this.input;
   }
 
@@ -182,7 +242,9 @@ export class WidgetUI {
       return;
     }
     if (event.key !== "Tab") return;
-    const items = [...this.panel.querySelectorAll(FOCUSABLE)].filter((el) => !el.disabled && el.getClientRects().length);
+    const items = [...this.panel.querySelectorAll(FOCUSABLE)].filter(
+      (el) => !el.disabled && el.getClientRects().length,
+    );
     if (!items.length) return;
     const first = items[0];
     const last = items[items.length - 1];
@@ -283,7 +345,10 @@ export class WidgetUI {
     this.panel.hidden = !this.isOpen;
     const unread = chat.unread();
     this.launcher.setAttribute("aria-expanded", String(this.isOpen));
-    this.launcher.setAttribute("aria-label", this.isOpen ? t("close") : unread ? t("openUnread", { n: unread }) : t("open"));
+    this.launcher.setAttribute(
+      "aria-label",
+      this.isOpen ? t("close") : unread ? t("openUnread", { n: unread }) : t("open"),
+    );
     this.badge.hidden = !unread;
     this.badge.textContent = unread > 99 ? "99+" : String(unread);
     if (unread !== this.lastUnread) {
@@ -299,7 +364,8 @@ export class WidgetUI {
     this.inputLabel.textContent = t("message");
     this.input.placeholder = t("placeholder");
     this.sendButton.setAttribute("aria-label", t("send"));
-    this.typingLine.textContent = chat.agentTyping === null ? "" : t("typing", { name: chat.agentTyping || t("support") });
+    this.typingLine.textContent =
+      chat.agentTyping === null ? "" : t("typing", { name: chat.agentTyping || t("support") });
 
     this.renderNotice(t);
     this.renderPrechat(t, workspace);
@@ -345,7 +411,8 @@ export class WidgetUI {
 
   renderPrechat(t, workspace) {
     const fields = (workspace.prechat && workspace.prechat.fields) || [];
-    const show = fields.length > 0 && !this.prechat && !this.chat.conversation.id && !this.chat.outbox.length;
+    const show =
+      fields.length > 0 && !this.prechat && !this.chat.conversation.id && !this.chat.outbox.length;
     this.prechatForm.hidden = !show;
     this.composer.hidden = show;
     const signature = JSON.stringify([fields, t("start")]);
@@ -356,10 +423,24 @@ export class WidgetUI {
       const id = `parley-field-${index}`;
       const name = String(field.name || `field${index}`);
       const label = field.label || (["name", "email", "topic"].includes(name) ? t(name) : name);
-      const common = { id, name, required: Boolean(field.required), "aria-required": field.required ? "true" : false };
+      const common = {
+        id,
+        name,
+        required: Boolean(field.required),
+        "aria-required": field.required ? "true" : false,
+      };
       const control = field.options
-        ? h("select", common, h("option", { value: "" }, "—"), ...field.options.map((o) => h("option", { value: o.value }, o.label || o.value)))
-        : h("input", { ...common, type: name === "email" ? "email" : "text", autocomplete: name === "email" ? "email" : name === "name" ? "name" : "off" });
+        ? h(
+            "select",
+            common,
+            h("option", { value: "" }, "—"),
+            ...field.options.map((o) => h("option", { value: o.value }, o.label || o.value)),
+          )
+        : h("input", {
+            ...common,
+            type: name === "email" ? "email" : "text",
+            autocomplete: name === "email" ? "email" : name === "name" ? "name" : "off",
+          });
       parts.push(h("label", { for: id }, label + (field.required ? " *" : "")), control);
     }
     parts.push(h("button", { class: "primary", type: "submit" }, t("start")));
@@ -384,15 +465,45 @@ export class WidgetUI {
   renderLog(t, workspace) {
     const chat = this.chat;
     const c = chat.conversation;
-    const rows = [{ key: "greeting", mine: false, body: workspace.greeting || t("greeting"), author: { kind: "system", name: workspace.name } }];
+    const rows = [
+      {
+        key: "greeting",
+        mine: false,
+        body: workspace.greeting || t("greeting"),
+        author: { kind: "system", name: workspace.name },
+      },
+    ];
     for (const m of c.messages) {
       const mine = m.author && m.author.kind === "visitor";
       const status = mine ? (m.seq <= c.agentReadSeq ? "read" : "sent") : null;
-      rows.push({ key: m.client_msg_id ? "c" + m.client_msg_id : "s" + m.seq, mine, body: m.body, html: m.html, author: m.author, at: m.created_at, status });
+      rows.push({
+        key: m.client_msg_id ? "c" + m.client_msg_id : "s" + m.seq,
+        mine,
+        body: m.body,
+        html: m.html,
+        author: m.author,
+        at: m.created_at,
+        status,
+      });
     }
-    for (const m of chat.unplaced.values()) rows.push({ key: "c" + m.client_msg_id, mine: true, body: m.body, status: "sent", at: m.created_at });
-    for (const item of chat.outbox) rows.push({ key: "c" + item.client_msg_id, mine: true, body: item.body, status: "sending" });
-    for (const item of chat.failed) rows.push({ key: "f" + item.client_msg_id, mine: true, body: item.body, status: "failed", error: item.error });
+    for (const m of chat.unplaced.values())
+      rows.push({
+        key: "c" + m.client_msg_id,
+        mine: true,
+        body: m.body,
+        status: "sent",
+        at: m.created_at,
+      });
+    for (const item of chat.outbox)
+      rows.push({ key: "c" + item.client_msg_id, mine: true, body: item.body, status: "sending" });
+    for (const item of chat.failed)
+      rows.push({
+        key: "f" + item.client_msg_id,
+        mine: true,
+        body: item.body,
+        status: "failed",
+        error: item.error,
+      });
 
     const nearBottom = this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 60;
     const seen = new Set();
@@ -413,7 +524,8 @@ export class WidgetUI {
         el = fresh;
         this.rows.set(row.key, el);
       }
-      if (this.log.children[index] !== el) this.log.insertBefore(el, this.log.children[index] || null);
+      if (this.log.children[index] !== el)
+        this.log.insertBefore(el, this.log.children[index] || null);
       index++;
     }
     for (const [key, el] of this.rows) {
@@ -443,7 +555,10 @@ export class WidgetUI {
     body.append(bubble);
     const time = clock(row.at);
     if (row.mine) {
-      const status = row.status === "failed" && row.error === "tooLong" ? t("tooLong", { limit: 5000 }) : t(row.status);
+      const status =
+        row.status === "failed" && row.error === "tooLong"
+          ? t("tooLong", { limit: 5000 })
+          : t(row.status);
       const meta = h("span", { class: "meta" }, h("span", { class: "sr" }, t("you") + ", "));
       if (time) meta.append(time + " · ");
       meta.append(h("span", { class: "status" }, status));
@@ -451,7 +566,9 @@ export class WidgetUI {
     } else if (row.key !== "greeting" && time) {
       body.append(h("span", { class: "meta" }, time));
     }
-    const li = h("div", { class: "msg" + (row.mine ? " mine" : "") + (row.status === "failed" ? " failed" : "") });
+    const li = h("div", {
+      class: "msg" + (row.mine ? " mine" : "") + (row.status === "failed" ? " failed" : ""),
+    });
     if (!row.mine) {
       const avatar = h("span", { class: "avatar", "aria-hidden": "true" });
       const url = row.author && row.author.avatar_url;
