@@ -2,7 +2,7 @@
 
 from app.extensions import db
 from app.jobs.transcripts import send_transcript
-from app.models import AuthorKind
+from app.models import AuthorKind, Conversation
 from tests.support.services import wait_until
 
 
@@ -18,6 +18,12 @@ def _conversation_with_talk(make, email="vi@example.com"):
         conversation, "It arrives tomorrow.", kind=AuthorKind.AGENT, author_id=agent.id
     )
     return agent, conversation
+
+
+def _sent_at(conversation_id: int):
+    """Read the conversation's transcript_sent_at afresh from the database."""
+    db.session.expire_all()
+    return db.session.get(Conversation, conversation_id).transcript_sent_at
 
 
 def test_close_from_console_emails_transcript(agent_client, make, smtp_server):
@@ -39,11 +45,7 @@ def test_close_from_console_emails_transcript(agent_client, make, smtp_server):
     assert "My parcel &lt;b&gt;never&lt;/b&gt; came" in html
     assert "Checking the courier" not in text + html
 
-    def stamped():
-        db.session.expire_all()
-        return db.session.get(type(conversation), conversation.id).transcript_sent_at
-
-    wait_until(stamped, what="transcript_sent_at")
+    wait_until(lambda: _sent_at(conversation.id), what="transcript_sent_at")
 
 
 def test_transcript_is_sent_once(app, make, smtp_server):
@@ -56,7 +58,8 @@ def test_transcript_is_sent_once(app, make, smtp_server):
         Tenant(db.session, agent.workspace_id), conversation.id, by=agent
     )
     smtp_server.wait_for(1)
-    db.session.expire_all()
+    # The mail arrives a moment before the job records that it was sent.
+    wait_until(lambda: _sent_at(conversation.id), what="transcript_sent_at")
     assert send_transcript(conversation_id=conversation.id) is False
     assert len(smtp_server.messages) == 1
 
