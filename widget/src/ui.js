@@ -114,7 +114,7 @@ export class WidgetUI {
       {
         class: "icon",
         type: "button",
-        onclick: () => ((this.store.muted = !this.store.muted), this.render()),
+        onclick: () => this.toggleMute(),
       },
       icon("sound"),
     );
@@ -191,6 +191,11 @@ export class WidgetUI {
       this.emailInput,
       this.emailButton,
     );
+  }
+
+  toggleMute() {
+    this.store.muted = !this.store.muted;
+    this.render();
   }
 
   // Opening and closing ---------------------------------------------------
@@ -351,6 +356,7 @@ export class WidgetUI {
     );
     this.badge.hidden = !unread;
     this.badge.textContent = unread > 99 ? "99+" : String(unread);
+    if (!unread) this.stopFlash();
     if (unread !== this.lastUnread) {
       this.lastUnread = unread;
       this.onUnread(unread);
@@ -596,25 +602,23 @@ export class WidgetUI {
 
   startFlash() {
     if (this.flashTimer) return;
-    const original = document.title;
-    let on = false;
     this.flashTimer = setInterval(() => {
-      on = !on;
-      document.title = on ? `(${this.chat.unread() || 1}) ${this.t("newMessage")}` : original;
+      if (document.title === this.flashText) {
+        document.title = this.pageTitle;
+        return;
+      }
+      // Read the title each time: the page may have changed it meanwhile.
+      this.pageTitle = document.title;
+      this.flashText = `(${this.chat.unread() || 1}) ${this.t("newMessage")}`;
+      document.title = this.flashText;
     }, 1000);
-    this.stopFlash = () => {
-      clearInterval(this.flashTimer);
-      this.flashTimer = null;
-      document.title = original;
-      this.stopFlash = () => {};
-    };
   }
 
-  stopFlash() {}
-
-  destroy() {
-    this.stopFlash();
-    this.host.remove();
+  stopFlash() {
+    if (!this.flashTimer) return;
+    clearInterval(this.flashTimer);
+    this.flashTimer = null;
+    if (document.title === this.flashText) document.title = this.pageTitle;
   }
 }
 
