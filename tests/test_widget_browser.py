@@ -34,6 +34,14 @@ HOSTILE_CSS = (
     "* { all: unset !important } "
     "div { z-index: 2147483647 !important; display: none !important }"
 )
+# A page element pinned over the corner the launcher sits in, as high as
+# z-index goes, and earlier in the document than the widget.
+OVERLAY_CSS = (
+    "aside { display: block !important; position: fixed !important; "
+    "right: 0 !important; bottom: 0 !important; width: 50vw !important; "
+    "height: 50vh !important; z-index: 2147483647 !important; "
+    "background: #fc0 !important }"
+)
 WAIT_MS = 20_000
 
 
@@ -89,6 +97,7 @@ def page_html(parley_url: str, key: str, title: str, head: str = "") -> str:
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>{head}</head>
 <body><main><h1>{title}</h1><div><p>Our products.</p></div>
 <button id="page-button" type="button">A button of the page</button></main>
+<aside>A banner of the page</aside>
 <script async src="{parley_url}/widget.js" data-key="{key}"></script>
 </body></html>"""
 
@@ -187,7 +196,7 @@ class Stack:
         return self.pages.add("/plain.html", html)
 
     def hostile_page(self) -> str:
-        head = f"<style>{HOSTILE_CSS}</style>"
+        head = f"<style>{HOSTILE_CSS} {OVERLAY_CSS}</style>"
         html = page_html(self.parley.url, self.key, "Hostile shop", head)
         return self.pages.add("/hostile.html", html)
 
@@ -272,6 +281,12 @@ def test_hostile_page_visitor_and_agent_talk(stack):
         [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
     )
     assert on_top == "PARLEY-WIDGET"
+    # The page's banner is there, under the launcher.
+    beneath = page.evaluate(
+        "([x, y]) => document.elementsFromPoint(x, y).map((e) => e.tagName)",
+        [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
+    )
+    assert beneath[:2] == ["PARLEY-WIDGET", "ASIDE"]
 
     open_widget(page)
     expect(page.locator("parley-widget h2")).to_have_text("Chat with Acme")
@@ -856,4 +871,33 @@ def test_widget_reconnects_and_catches_up_after_a_server_restart(stack):
         "Stored while you were away",
         "During the restart",
     ]
+    context.close()
+
+
+def test_queue_position_shows_while_waiting(stack):
+    """With the proposed `queue` summary field, the visitor sees their place."""
+    context = stack.browser.new_context()
+    page = context.new_page()
+    page.goto(stack.plain_page())
+    open_widget(page)
+    send(page, "Anyone free?")
+    first_conversation(stack)
+    expect(page.locator("parley-widget .msg.mine .status")).to_have_text(
+        ["Sent"], timeout=WAIT_MS
+    )
+
+    def waiting(route):
+        response = route.fetch()
+        data = response.json()
+        for summary in data["conversations"]:
+            summary["queue"] = {"position": 3, "estimated_wait_seconds": 240}
+        route.fulfill(response=response, json=data)
+
+    page.route("**/api/widget/session", waiting)
+    page.reload()
+    open_widget(page)
+    expect(page.locator("parley-widget .notice")).to_have_text(
+        "You are number 3 in the queue. Estimated wait: about 4 min.",
+        timeout=WAIT_MS,
+    )
     context.close()
