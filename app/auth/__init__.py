@@ -4,15 +4,35 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
-from app.domain.accounts import authenticate
-from app.extensions import db, login_manager
+from app.db import utcnow
+from app.domain.accounts import authenticate, normalise_email
+from app.errors import RateLimited
+from app.extensions import db, limiter, login_manager
 from app.models import User
+from app.models.console import SignOut
+
+#: Sign-in attempts allowed per client address, and per email, per window.
+#: Enough for a person who mistypes; far too few to guess a password.
+ATTEMPTS_PER_ADDRESS = 30
+ATTEMPTS_PER_EMAIL = 10
+ATTEMPT_WINDOW_SECONDS = 300
+
+#: Where the session keeps when it was signed in, for "sign out everywhere".
+SIGNED_IN_AT = "signed_in_at"
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +52,18 @@ def load_user(user_id: str) -> User | None:
     if not user_id.isdigit():
         return None
     user = db.session.get(User, int(user_id))
-    return user if user is not None and user.is_active else None
+    if user is None or not user.is_active or _signed_out_since(user.id):
+        return None
+    return user
+
+
+def _signed_out_since(user_id: int) -> bool:
+    """True when the user signed out everywhere after this session began."""
+    mark = db.session.get(SignOut, user_id)
+    if mark is None:
+        return False
+    began = session.get(SIGNED_IN_AT)
+    return not isinstance(began, int | float) or began < mark.at.timestamp()
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -42,9 +73,15 @@ def login():
         return redirect(url_for("console.inbox"))
     form = SignInForm()
     if form.validate_on_submit():
+        try:
+            _count_attempt(form.email.data)
+        except RateLimited as error:
+            flash(error.message, "error")
+            return render_template("auth/login.html", form=form), 429
         user = authenticate(db.session, form.email.data, form.password.data)
         if user is not None:
             db.session.commit()
+            session[SIGNED_IN_AT] = utcnow().timestamp()
             login_user(user)
             logger.info("User %s signed in", user.id)
             return redirect(_safe_next(request.args.get("next")))
@@ -62,6 +99,41 @@ def logout():
     logout_user()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.post("/logout/everywhere")
+@login_required
+def logout_everywhere():
+    """Sign the user out of every browser and device at once."""
+    user_id = current_user.id
+    mark = db.session.get(SignOut, user_id)
+    if mark is None:
+        db.session.add(SignOut(user_id=user_id, at=utcnow()))
+    else:
+        mark.at = utcnow()
+    db.session.commit()
+    logout_user()
+    logger.info("User %s signed out everywhere", user_id)
+    flash("You are signed out on every device.", "info")
+    return redirect(url_for("auth.login"))
+
+
+def _count_attempt(email: str) -> None:
+    """Count a sign-in attempt; raise RateLimited past either limit."""
+    message = "Too many sign-in attempts. Wait a few minutes, then try again."
+    address = request.remote_addr or "unknown"
+    limiter.check(
+        f"signin:addr:{address}",
+        ATTEMPTS_PER_ADDRESS,
+        ATTEMPT_WINDOW_SECONDS,
+        message,
+    )
+    limiter.check(
+        f"signin:email:{normalise_email(email)}",
+        ATTEMPTS_PER_EMAIL,
+        ATTEMPT_WINDOW_SECONDS,
+        message,
+    )
 
 
 def _safe_next(target: str | None) -> str:

@@ -2,6 +2,13 @@
 
 from app.db import Base
 from app.models.audit import AuditEvent
+from app.models.console import (
+    CannedReply,
+    ConversationTag,
+    SignOut,
+    Snooze,
+    Tag,
+)
 from app.models.conversation import (
     AuthorKind,
     Conversation,
@@ -17,13 +24,18 @@ __all__ = [
     "AuthorKind",
     "Availability",
     "Base",
+    "CannedReply",
     "Conversation",
     "ConversationStatus",
+    "ConversationTag",
     "Message",
     "Role",
     "RoutingRule",
     "RuleKind",
+    "SignOut",
+    "Snooze",
     "Strategy",
+    "Tag",
     "Team",
     "TeamMembership",
     "User",
