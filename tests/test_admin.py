@@ -21,6 +21,7 @@ def signed_in(app, user):
     send = client.open
 
     def open_as_user(*args, **kwargs):
+        """Send a request as this client's own user."""
         # The app fixture's context is shared by every request of the test,
         # and Flask-Login and Flask-WTF cache the user and the CSRF token in
         # it; forget them so that each request reads its own client's session.

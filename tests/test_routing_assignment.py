@@ -32,6 +32,8 @@ from app.routing.assignment import (
     estimated_wait,
     preview,
     queue_position,
+    queue_status,
+    queued_conversations,
     requeue_agent,
     route_new_conversation,
     set_availability,
@@ -209,6 +211,10 @@ def test_full_team_queues_first_in_first_out_and_drains_on_close(make, workspace
     assert route(second, T0 + timedelta(seconds=1)).position == 1
     assert route(third, T0 + timedelta(seconds=2)).position == 2
     assert queue_position(db.session, first.id) is None
+    team_id = fresh(second).team_id
+    assert queued_conversations(db.session, team_id) == [second.id, third.id]
+    status = queue_status(db.session, third.id, T0)
+    assert (status.position, status.team_open) == (2, True)
 
     close_conversation(Tenant(db.session, workspace.id), first.id, by=agent)
 
@@ -519,3 +525,14 @@ def test_started_event_routes_the_conversation(make, workspace):
     events.conversation_started.send(conversation_id=conversation.id)
 
     assert fresh(conversation).assignee_id == agent.id
+
+
+def test_demo_team_catches_every_conversation(app):
+    """The seeded demo's Support team is the default, so the demo routes."""
+    from app.domain.demo import seed
+
+    seed(db.session)
+    team = db.session.scalar(select(Team).where(Team.name == "Support"))
+    assert team.is_default
+    workspace = db.session.get(Workspace, team.workspace_id)
+    assert preview(db.session, workspace.id, VisitorContext()).team_id == team.id

@@ -45,6 +45,7 @@ class CreateTeamForm(FlaskForm):
 
 
 def _hours_field(day: str) -> StringField:
+    """Return the text field for one weekday's opening hours."""
     return StringField(
         DAY_NAMES[day],
         validators=[Length(max=200)],

@@ -33,7 +33,7 @@ def seed(session: Session) -> list[tuple[str, str, str]] | None:
         "color": "#2457d6",
         "allowed_origins": [],
     }
-    team = Team(workspace_id=workspace.id, name="Support")
+    team = Team(workspace_id=workspace.id, name="Support", is_default=True)
     session.add(team)
     session.flush()
 

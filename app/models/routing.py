@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 
 def _values(enum_class: type[enum.Enum]) -> list[str]:
+    """Return the stored values of an enum's members."""
     return [member.value for member in enum_class]
 
 

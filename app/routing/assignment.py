@@ -30,12 +30,11 @@ Each public function commits and returns what it did.
 from __future__ import annotations
 
 import logging
-import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, and_, func, or_, select, text, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -43,37 +42,69 @@ from app.domain import audit
 from app.domain.conversations import append_message
 from app.errors import Conflict, NotFound, ValidationError
 from app.models import (
-    AuditEvent,
     AuthorKind,
     Availability,
     Conversation,
     ConversationStatus,
-    RoutingRule,
     Strategy,
     Team,
     TeamMembership,
     User,
 )
-from app.routing import hours, rules
+from app.routing.locks import lock_agent, lock_conversation, lock_queue, write_lock
+from app.routing.queue import (
+    OPEN_STATUSES,
+    QueueStatus,
+    RoutePreview,
+    agent_load,
+    agent_loads,
+    context_of,
+    estimated_wait,
+    preview,
+    queue_filter,
+    queue_position,
+    queue_status,
+    queued_conversations,
+    team_is_open,
+)
 from app.routing.rules import VisitorContext
 from app.routing.strategies import Candidate, choose
 
 logger = logging.getLogger(__name__)
 
-#: Statuses that count against an agent's capacity.
-OPEN_STATUSES = (ConversationStatus.OPEN, ConversationStatus.PENDING)
-
 #: Highest capacity an admin may give; a guard against typing 500 for 5.
 MAX_CAPACITY = 100
 
-#: How many recent first waits the wait estimate is drawn from.
-WAIT_SAMPLE = 20
+# Reading functions live in ``queue``; they are named here too, so that
+# callers find the whole routing API in one module.
+__all__ = [
+    "OPEN_STATUSES",
+    "Assignment",
+    "QueueStatus",
+    "RoutePreview",
+    "RoutingResult",
+    "after_close",
+    "agent_load",
+    "agent_loads",
+    "assign_next",
+    "assign_to",
+    "context_of",
+    "drain_for_agent",
+    "estimated_wait",
+    "preview",
+    "queue_position",
+    "queue_status",
+    "queued_conversations",
+    "requeue_agent",
+    "route_new_conversation",
+    "set_availability",
+    "set_capacity",
+    "sweep_offline_agents",
+    "team_is_open",
+    "transfer_to_team",
+]
 
 _ROUTING = ("routing", None)
-
-# The first key of the teams' queue locks among PostgreSQL's advisory locks
-# ("PQ"); the second is the team's id.
-_QUEUE_LOCKS = 0x5051
 
 
 @dataclass(frozen=True)
@@ -96,141 +127,6 @@ class RoutingResult:
     team_open: bool
 
 
-@dataclass(frozen=True)
-class RoutePreview:
-    """Which team a visitor would reach, by which rule, and whether it is open."""
-
-    team_id: int | None
-    team_name: str | None
-    rule_id: int | None
-    team_open: bool
-
-
-# Reading
-
-
-def context_of(conversation: Conversation) -> VisitorContext:
-    """Build the routing context from a conversation and its visitor.
-
-    Attributes count only for identified visitors: an anonymous visitor's
-    attributes come from the page and could be anything.
-    """
-    visitor = conversation.visitor
-    context = conversation.context or {}
-    prechat = context.get("prechat")
-    identified = visitor.external_id is not None
-    return VisitorContext(
-        page_url=str(context.get("url") or (visitor.last_page or {}).get("url") or ""),
-        language=str(context.get("language") or visitor.locale or ""),
-        prechat=prechat if isinstance(prechat, dict) else {},
-        attributes=(visitor.attributes or {}) if identified else {},
-    )
-
-
-def preview(
-    session: Session,
-    workspace_id: int,
-    context: VisitorContext,
-    now: datetime | None = None,
-) -> RoutePreview:
-    """Say which team ``context`` would reach now, without changing anything."""
-    ordered = list(
-        session.scalars(
-            select(RoutingRule)
-            .where(RoutingRule.workspace_id == workspace_id)
-            .order_by(RoutingRule.position, RoutingRule.id)
-        )
-    )
-    rule = rules.first_match(ordered, context)
-    team = rule.team if rule is not None else default_team(session, workspace_id)
-    if team is None:
-        return RoutePreview(None, None, None, True)
-    return RoutePreview(
-        team.id,
-        team.name,
-        rule.id if rule is not None else None,
-        hours.is_open(team.business_hours, now or utcnow()),
-    )
-
-
-def default_team(session: Session, workspace_id: int) -> Team | None:
-    """Return the workspace's default team, if it has one."""
-    return session.scalar(
-        select(Team)
-        .where(Team.workspace_id == workspace_id, Team.is_default.is_(True))
-        .order_by(Team.id)
-        .limit(1)
-    )
-
-
-def agent_load(session: Session, user_id: int) -> int:
-    """Count the open or pending conversations assigned to ``user_id``."""
-    return session.scalar(
-        select(func.count())
-        .select_from(Conversation)
-        .where(
-            Conversation.assignee_id == user_id,
-            Conversation.status.in_(OPEN_STATUSES),
-        )
-    )
-
-
-def queue_position(session: Session, conversation_id: int) -> int | None:
-    """Return the conversation's place in its team's queue (1 is next), or None."""
-    conversation = session.get(Conversation, conversation_id, populate_existing=True)
-    if conversation is None or not _is_queued(conversation):
-        return None
-    ahead = session.scalar(
-        select(func.count())
-        .select_from(Conversation)
-        .where(
-            _queue_filter(conversation.workspace_id, conversation.team_id),
-            or_(
-                Conversation.queued_at < conversation.queued_at,
-                and_(
-                    Conversation.queued_at == conversation.queued_at,
-                    Conversation.id < conversation.id,
-                ),
-            ),
-        )
-    )
-    return ahead + 1
-
-
-def estimated_wait(session: Session, team_id: int) -> timedelta | None:
-    """Estimate a new wait from the team's recent waits for a first agent.
-
-    The median of the last few, so that one conversation left waiting over
-    a weekend does not swamp the estimate. None before any history exists.
-    """
-    team = session.get(Team, team_id)
-    if team is None:
-        return None
-    recent = session.scalars(
-        select(AuditEvent.data)
-        .where(
-            AuditEvent.workspace_id == team.workspace_id,
-            AuditEvent.action == "conversation.assign",
-        )
-        .order_by(AuditEvent.id.desc())
-        .limit(WAIT_SAMPLE * 10)
-    )
-    waits = [
-        data["waited_seconds"]
-        for data in recent
-        if data.get("team_id") == team_id and data.get("waited_seconds") is not None
-    ][:WAIT_SAMPLE]
-    if not waits:
-        return None
-    return timedelta(seconds=round(statistics.median(waits)))
-
-
-def team_is_open(session: Session, team_id: int, now: datetime | None = None) -> bool:
-    """True if the team is within its business hours at ``now``."""
-    team = session.get(Team, team_id)
-    return team is not None and hours.is_open(team.business_hours, now or utcnow())
-
-
 # Routing and draining
 
 
@@ -248,8 +144,8 @@ def route_new_conversation(
     Commits.
     """
     now = now or utcnow()
-    _write_lock(session)
-    conversation = _lock_conversation(session, conversation_id)
+    write_lock(session)
+    conversation = lock_conversation(session, conversation_id)
     if (
         conversation.status == ConversationStatus.CLOSED
         or conversation.assignee_id is not None
@@ -292,15 +188,15 @@ def assign_next(
 
 def _assign_head(session: Session, team_id: int, now: datetime) -> Assignment | None:
     """Give the head of the team's queue to the agent the strategy picks."""
-    _write_lock(session)
-    team = _lock_queue(session, team_id)
+    write_lock(session)
+    team = lock_queue(session, team_id)
     if team is None or team.strategy == Strategy.MANUAL:
         session.commit()
         return None
 
     head = session.scalar(
         select(Conversation)
-        .where(_queue_filter(team.workspace_id, team.id))
+        .where(queue_filter(team.workspace_id, team.id))
         .order_by(Conversation.queued_at, Conversation.id)
         .limit(1)
         .with_for_update(of=Conversation)
@@ -370,8 +266,8 @@ def assign_to(
     Commits, then drains the teams of the agent who had it, if any.
     """
     now = now or utcnow()
-    _write_lock(session)
-    conversation = _lock_conversation(session, conversation_id)
+    write_lock(session)
+    conversation = lock_conversation(session, conversation_id)
     if by is not None and by.workspace_id != conversation.workspace_id:
         session.rollback()
         raise NotFound(f"No conversation {conversation_id} in this workspace.")
@@ -382,7 +278,7 @@ def assign_to(
         session.commit()
         return Assignment(conversation.id, agent_id, conversation.team_id)
 
-    agent = _lock_agent(session, agent_id, conversation.workspace_id)
+    agent = lock_agent(session, agent_id, conversation.workspace_id)
     if agent_load(session, agent.id) >= agent.capacity:
         session.rollback()
         raise Conflict(
@@ -457,8 +353,8 @@ def transfer_to_team(
 ) -> RoutingResult:
     """Move a conversation to another team's queue and drain it. Commits."""
     now = now or utcnow()
-    _write_lock(session)
-    conversation = _lock_conversation(session, conversation_id)
+    write_lock(session)
+    conversation = lock_conversation(session, conversation_id)
     team = session.get(Team, team_id)
     if team is None or team.workspace_id != conversation.workspace_id:
         session.rollback()
@@ -509,7 +405,7 @@ def after_close(
     if conversation is None or conversation.status != ConversationStatus.CLOSED:
         return []
     if conversation.queued_at is not None:
-        _write_lock(session)
+        write_lock(session)
         session.execute(
             update(Conversation)
             .where(Conversation.id == conversation_id)
@@ -537,7 +433,7 @@ def set_availability(
     """
     status = _availability(status)
     now = now or utcnow()
-    _write_lock(session)
+    write_lock(session)
     changed = session.execute(
         update(User)
         .where(User.id == user_id, User.availability != status)
@@ -572,7 +468,7 @@ def set_capacity(
             f"Capacity must be a whole number from 0 to {MAX_CAPACITY}.",
             code="bad_capacity",
         )
-    _write_lock(session)
+    write_lock(session)
     agent = session.scalar(
         select(User)
         .where(User.id == user_id)
@@ -622,7 +518,7 @@ def requeue_agent(
     the conversations requeued. Commits, then drains those teams.
     """
     now = now or utcnow()
-    _write_lock(session)
+    write_lock(session)
     held = session.scalars(
         select(Conversation)
         .join(Team, Team.id == Conversation.team_id)
@@ -699,7 +595,7 @@ def _put_at_head(
     workspace_id = conversations[0].workspace_id
     oldest = session.scalar(
         select(func.min(Conversation.queued_at)).where(
-            _queue_filter(workspace_id, team_id)
+            queue_filter(workspace_id, team_id)
         )
     )
     head = min(oldest, now) if oldest is not None else now
@@ -729,96 +625,6 @@ def _put_at_head(
 # Helpers
 
 
-def _write_lock(session: Session) -> None:
-    """On SQLite, take the database's write lock before reading anything.
-
-    pysqlite begins a transaction at the first write; a step that read first
-    could decide on a snapshot another writer has moved past. A write that
-    changes no row takes the lock all the same. PostgreSQL needs nothing here:
-    its steps lock the rows they decide on.
-    """
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("UPDATE workspaces SET id = id WHERE id IS NULL"))
-
-
-def _lock_queue(session: Session, team_id: int) -> Team | None:
-    """Take the team's queue lock (PostgreSQL) and return the team, fresh."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(_QUEUE_LOCKS, team_id)))
-    return session.scalar(
-        select(Team).where(Team.id == team_id).execution_options(populate_existing=True)
-    )
-
-
-def _lock_conversation(session: Session, conversation_id: int) -> Conversation:
-    """Lock and return a conversation, fresh from the database."""
-    conversation = session.scalar(
-        select(Conversation)
-        .where(Conversation.id == conversation_id)
-        .with_for_update(of=Conversation)
-        .execution_options(populate_existing=True)
-    )
-    if conversation is None:
-        session.rollback()
-        raise NotFound(f"No conversation {conversation_id}.")
-    return conversation
-
-
-def _lock_agent(session: Session, agent_id: int, workspace_id: int) -> User:
-    """Lock and return an active agent of the workspace, or raise NotFound."""
-    agent = session.scalar(
-        select(User)
-        .where(
-            User.id == agent_id,
-            User.workspace_id == workspace_id,
-            User.is_active.is_(True),
-        )
-        .with_for_update(of=User)
-        .execution_options(populate_existing=True)
-    )
-    if agent is None:
-        session.rollback()
-        raise NotFound(f"No agent {agent_id} in this workspace.")
-    return agent
-
-
-def agent_loads(session: Session, user_ids: Iterable[int]) -> dict[int, int]:
-    """Count the open or pending conversations of each of ``user_ids``."""
-    rows = session.execute(
-        select(Conversation.assignee_id, func.count())
-        .where(
-            Conversation.assignee_id.in_(list(user_ids)),
-            Conversation.status.in_(OPEN_STATUSES),
-        )
-        .group_by(Conversation.assignee_id)
-    )
-    return {user_id: count for user_id, count in rows}
-
-
-def _queue_filter(workspace_id: int, team_id: int | None):
-    """Conditions for the conversations waiting in a team's queue."""
-    team = (
-        Conversation.team_id.is_(None)
-        if team_id is None
-        else Conversation.team_id == team_id
-    )
-    return and_(
-        Conversation.workspace_id == workspace_id,
-        team,
-        Conversation.assignee_id.is_(None),
-        Conversation.queued_at.is_not(None),
-        Conversation.status.in_(OPEN_STATUSES),
-    )
-
-
-def _is_queued(conversation: Conversation) -> bool:
-    return (
-        conversation.queued_at is not None
-        and conversation.assignee_id is None
-        and conversation.status in OPEN_STATUSES
-    )
-
-
 def _teams_of(session: Session, user_id: int) -> list[int]:
     """Return the ids of the teams ``user_id`` is a member of."""
     query: Select[tuple[int]] = (
@@ -842,6 +648,7 @@ def _by_team(
 
 
 def _availability(status: Availability | str) -> Availability:
+    """Return ``status`` as an Availability, or raise ValidationError."""
     try:
         return Availability(status)
     except ValueError as error:

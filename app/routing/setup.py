@@ -242,6 +242,7 @@ def _team_name(tenant: Tenant, name: str, keep: Team | None = None) -> str:
 def _audit(
     tenant: Tenant, by: User, action: str, obj: tuple[str, int | None], **data: Any
 ) -> None:
+    """Record an admin's routing change in the audit trail."""
     audit.record(
         tenant.session,
         tenant.workspace_id,
