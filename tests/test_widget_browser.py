@@ -901,3 +901,32 @@ def test_queue_position_shows_while_waiting(stack):
         timeout=WAIT_MS,
     )
     context.close()
+
+
+def test_links_are_clickable_and_markup_stays_text(stack):
+    """A reply's link is clickable; markup written in a message shows as text."""
+    context = stack.browser.new_context()
+    page = context.new_page()
+    page.goto(stack.plain_page())
+    open_widget(page)
+    send(page, "<img src=x onerror=alert(1)> is what I see")
+    conversation = first_conversation(stack)
+    agent = stack.agent()
+    try:
+        agent.join(conversation.id)
+        agent.say(conversation.id, "See https://example.com/help for <b>more</b>")
+        link = page.locator("parley-widget .bubble a")
+        expect(link).to_have_attribute("href", "https://example.com/help")
+        expect(link).to_have_attribute("target", "_blank")
+        expect(link).to_have_attribute("rel", "noopener nofollow")
+        expect(bubbles(page)).to_have_text(
+            [
+                "Hello from Acme!",
+                "<img src=x onerror=alert(1)> is what I see",
+                "See https://example.com/help for <b>more</b>",
+            ]
+        )
+        assert page.locator("parley-widget .bubble img, parley-widget b").count() == 0
+    finally:
+        agent.close()
+        context.close()

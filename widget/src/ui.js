@@ -545,15 +545,10 @@ export class WidgetUI {
 
   renderRow(row, t) {
     const bubble = h("div", { class: "bubble" });
-    if (row.html) {
-      try {
-        bubble.innerHTML = row.html; // sanitised by the server's allowlist
-        for (const a of bubble.querySelectorAll("a")) a.setAttribute("rel", "noopener nofollow");
-      } catch {
-        bubble.textContent = row.body; // Trusted Types pages refuse innerHTML
-      }
-    } else {
-      bubble.textContent = row.body;
+    try {
+      bubble.append(row.html ? linkified(row.html) : row.body);
+    } catch {
+      bubble.textContent = row.body; // Trusted Types pages refuse innerHTML
     }
     const body = h("div", { class: "body" });
     const name = (row.author && row.author.name) || t("support");
@@ -620,6 +615,28 @@ export class WidgetUI {
     this.flashTimer = null;
     if (document.title === this.flashText) document.title = this.pageTitle;
   }
+}
+
+/**
+ * Return a message's `html` as nodes: text, line breaks and http(s) or mailto
+ * links only. The server already sanitised it; this keeps the widget safe
+ * even if it did not. A <template> parses inertly: nothing loads or runs.
+ */
+function linkified(html) {
+  const template = document.createElement("template");
+  template.innerHTML = html;
+  for (const el of [...template.content.querySelectorAll("*")]) {
+    const href = el.getAttribute("href") || "";
+    if (el.tagName === "A" && /^(https?:|mailto:)/i.test(href)) {
+      for (const { name } of [...el.attributes]) el.removeAttribute(name);
+      el.setAttribute("href", href);
+      el.setAttribute("target", "_blank");
+      el.setAttribute("rel", "noopener nofollow");
+    } else if (el.tagName !== "BR") {
+      el.replaceWith(...el.childNodes);
+    }
+  }
+  return template.content;
 }
 
 function adoptStyles(shadow, css) {
