@@ -346,40 +346,45 @@ def test_reload_keeps_the_conversation(stack):
 
 
 def test_two_tabs_show_the_same_conversation(stack):
-    """Messages from either tab, and replies, show in both tabs."""
+    """Two open tabs share one conversation: messages, replies and read marks."""
     context = stack.browser.new_context()
     first = context.new_page()
     first.goto(stack.plain_page())
+    second = context.new_page()
+    second.goto(stack.plain_page())
+    expect(second.locator("parley-widget .launcher")).to_be_visible()
+
     open_widget(first)
     send(first, "Written in the first tab")
     conversation = first_conversation(stack)
-
-    second = context.new_page()
-    second.goto(stack.plain_page())
-    open_widget(second)
-    expect(bubbles(second).last).to_have_text("Written in the first tab")
-    send(second, "Written in the second tab")
-    expect(bubbles(first).last).to_have_text("Written in the second tab")
+    first.keyboard.press("Escape")
 
     agent = stack.agent()
     try:
         agent.join(conversation.id)
-        agent.say(conversation.id, "I see both of your messages.")
+        agent.say(conversation.id, "A reply for both tabs")
         for page in (first, second):
-            expect(bubbles(page)).to_have_text(
-                [
-                    "Hello from Acme!",
-                    "Written in the first tab",
-                    "Written in the second tab",
-                    "I see both of your messages.",
-                ],
-                timeout=WAIT_MS,
+            expect(page.locator("parley-widget .badge")).to_have_text(
+                "1", timeout=WAIT_MS
             )
+
+        open_widget(second)
+        expect(bubbles(second)).to_have_text(
+            ["Hello from Acme!", "Written in the first tab", "A reply for both tabs"]
+        )
+        # Read in the second tab, so no longer unread in the first.
+        expect(first.locator("parley-widget .badge")).to_be_hidden()
+
+        send(second, "Written in the second tab")
+        open_widget(first)
+        expect(bubbles(first).last).to_have_text("Written in the second tab")
         assert stack.visitor_bodies(conversation.id) == [
             "Written in the first tab",
+            "A reply for both tabs",
             "Written in the second tab",
-            "I see both of your messages.",
         ]
+        expect(bubbles(second)).to_have_count(4)
+        expect(bubbles(first)).to_have_count(4)
     finally:
         agent.close()
         context.close()
