@@ -411,6 +411,15 @@ class Swarm:
         }
         client.emit("message:send", data, acked)
 
+    async def quiesce(self, timeout: float) -> bool:
+        """Wait until the last step's sends are all answered; True if they are."""
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            if all(r.acked or r.error for r in self.records.values()):
+                return True
+            await asyncio.sleep(0.1)
+        return False
+
     def _settled(self) -> bool:
         """True when every send is answered and every accepted one delivered."""
         return all(

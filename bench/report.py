@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -13,20 +14,22 @@ P99_TARGET_MS = 50
 P99_TARGET_RATE = 200
 
 
-def header(options: Options) -> None:
+def header(options: Options, prioritised: bool) -> None:
     """Print what is about to run."""
     print(
         f"Parley benchmark: {options.visitors:,} active visitors in as many "
         f"conversations, {options.agents} agents, {options.idle:,} idle visitors; "
         f"modes {', '.join(options.modes)}; rates {options.rates} msg/s, "
-        f"{options.seconds:g} s each.",
+        f"{options.seconds:g} s each; "
+        f"{'raised' if prioritised else 'normal'} process priority.",
         flush=True,
     )
 
 
 def starting(target: str, mode: str) -> None:
-    """Announce one server run."""
-    print(f"\n== {target} on {mode}", flush=True)
+    """Announce one server run, with how busy the machine already is."""
+    load = Path("/proc/loadavg").read_text().split()[0]
+    print(f"\n== {target} on {mode} (load average {load})", flush=True)
 
 
 def progress(result: RunResult) -> None:
