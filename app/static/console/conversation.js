@@ -20,6 +20,7 @@ export class ConversationView {
 
   start() {
     socket.on("connect", () => this.join());
+    socket.on("disconnect", () => delete this.root.dataset.joined);
     socket.on("message", (message) => this.onMessage(message));
     socket.on("typing", (event) => this.onTyping(event));
     socket.on("read", (event) => this.onRead(event));
@@ -37,6 +38,7 @@ export class ConversationView {
   async join() {
     const ack = await call("conversation:join", { conversation_id: this.id, last_seq: this.lastSeq });
     if (!ack.ok) return;
+    this.root.dataset.joined = "true";
     for (const message of ack.conversation.messages) this.add(message);
     if (ack.conversation.more) this.join();
     this.markRead();

@@ -1,0 +1,268 @@
+"""The agent console end to end: real Chromium, a real `parley serve`, and a
+visitor on a real /widget socket (python-socketio, as tests/support/live.py).
+
+Each test signs agents in through the form, watches the console change live,
+and checks what the visitor's socket did and did not receive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.support.factories import PASSWORD, Factory
+from tests.support.live import ChatClient, visitor_token, wait_for_bodies
+from tests.support.processes import WebProcess, base_env
+from tests.support.services import free_port, wait_until
+
+pytestmark = [pytest.mark.browser, pytest.mark.postgresql_only]
+
+SECRET = "console-browser-test-secret-of-more-than-32-characters"
+ORIGIN = "https://shop.example"
+WAIT_MS = 20_000
+
+
+@dataclass
+class Stack:
+    """A running Parley with a workspace, two agents and two teams."""
+
+    parley: WebProcess
+    make: Factory
+    key: str
+    alex: str
+    sam: str
+    browser: Browser
+
+    def visitor(self, name: str) -> ChatClient:
+        """Connect a visitor on /widget; set their name as the widget would."""
+        token = visitor_token(self.parley.url, self.key, ORIGIN)
+        client = ChatClient("/widget", origin=ORIGIN)
+        client.connect(self.parley.url, auth={"key": self.key, "token": token})
+        client.name = name
+        return client
+
+    def console(self, email: str) -> Page:
+        """Sign ``email`` in through the form in a fresh browser context."""
+        page = self.browser.new_context().new_page()
+        page.goto(f"{self.parley.url}/login")
+        page.fill("#email", email)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        expect(page.locator("h1")).to_have_text("Unassigned", timeout=WAIT_MS)
+        expect(page.locator("[data-connection]")).to_have_text("Live", timeout=WAIT_MS)
+        return page
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium from Debian's package."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            headless=True,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def stack(app, make, database_url, tmp_path, browser) -> Iterator[Stack]:
+    """Serve Parley on the test's database with agents Alex and Sam."""
+    workspace = make.workspace("Acme")
+    alex = make.agent(workspace, name="Alex Agent", email="alex@acme.test")
+    sam = make.agent(workspace, name="Sam Second", email="sam@acme.test")
+    # Manual teams: nothing is handed out by itself, agents take or transfer.
+    support = make.team(workspace, members=[alex, sam], name="Support")
+    billing = make.team(workspace, members=[sam], name="Billing")
+    for team in (support, billing):
+        team.strategy = "manual"
+    make.session.commit()
+    port = free_port()
+    env = base_env(
+        PARLEY_ENV="development",
+        PARLEY_INSTANCE=str(tmp_path / "instance"),
+        DATABASE_URL=database_url,
+        SECRET_KEY=SECRET,
+        PUBLIC_URL=f"http://127.0.0.1:{port}",
+    )
+    parley = WebProcess("parley serve", env, port).start()
+    try:
+        parley.wait_ready()
+        yield Stack(parley, make, workspace.widget_key, alex.email, sam.email, browser)
+    finally:
+        parley.kill()
+
+
+def start_conversation(visitor: ChatClient, body: str) -> int:
+    """Send the visitor's first message; return the new conversation's id."""
+    ack = visitor.send(None, body)
+    assert ack["ok"], ack
+    conversation_id = ack["conversation"]["id"]
+    visitor.follow(conversation_id)
+    return conversation_id
+
+
+def row(page: Page, conversation_id: int):
+    return page.locator(f'tr[data-conversation="{conversation_id}"]')
+
+
+def test_failed_then_successful_sign_in(stack):
+    """A wrong password says so and stays out; the right one opens the inbox."""
+    page = stack.browser.new_context().new_page()
+    page.goto(f"{stack.parley.url}/console/")
+    expect(page).to_have_url(f"{stack.parley.url}/login?next=%2Fconsole%2F")
+    page.fill("#email", stack.alex)
+    page.fill("#password", "not the password")
+    page.click("button[type=submit]")
+    expect(page.locator(".flash-error")).to_have_text(
+        "That email and password do not match an account."
+    )
+    page.fill("#email", stack.alex)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_have_text("Unassigned")
+    expect(page.locator(".who")).to_contain_text("Alex Agent")
+    page.context.close()
+
+
+def test_a_conversation_from_arrival_to_search(stack):
+    """Arrive live, take, reply, note, transfer live, close, reopen, search."""
+    alex = stack.console(stack.alex)
+    sam = stack.console(stack.sam)
+    sam.goto(f"{stack.parley.url}/console/?view=teams")
+    visitor = stack.visitor("Vera")
+    try:
+        conversation_id = start_conversation(visitor, "Where is my order 5521?")
+
+        # It appears live under Unassigned, with its count.
+        expect(row(alex, conversation_id)).to_contain_text(
+            "Where is my order 5521?", timeout=WAIT_MS
+        )
+        expect(alex.locator('[data-count="unassigned"]')).to_have_text("1")
+
+        # Alex takes it, sees the visitor's draft, and replies with Enter.
+        row(alex, conversation_id).locator("a").first.click()
+        alex.locator("[data-take]").click()
+        # The page reloads after an action; the take button is then gone.
+        expect(alex.locator("[data-take]")).to_have_count(0, timeout=WAIT_MS)
+        expect(alex.locator("[data-assignee]")).to_have_text("Alex Agent")
+        expect(alex.locator("[data-joined=true]")).to_have_count(1, timeout=WAIT_MS)
+        visitor.sio.emit(
+            "typing",
+            {"conversation_id": conversation_id, "typing": True, "draft": "It was due"},
+            namespace="/widget",
+        )
+        expect(alex.locator("[data-typing]")).to_contain_text(
+            "It was due", timeout=WAIT_MS
+        )
+        box = alex.locator("[data-reply-box]")
+        box.click()
+        box.fill("Let me check that for you.")
+        box.press("Enter")
+        wait_for_bodies(
+            visitor, conversation_id, ["Let me check that for you."], "agent"
+        )
+
+        # A note shows as a note to agents and never reaches the visitor.
+        box.press("Escape")
+        alex.keyboard.press("n")
+        box.fill("Customer seems upset; check the warehouse.")
+        box.press("Enter")
+        expect(alex.locator(".msg-note")).to_contain_text(
+            "check the warehouse", timeout=WAIT_MS
+        )
+        box.press("Escape")
+        alex.keyboard.press("r")
+        box.fill("It ships today.")
+        box.press("Enter")
+        wait_for_bodies(
+            visitor,
+            conversation_id,
+            ["Let me check that for you.", "It ships today."],
+            "agent",
+        )
+        late = stack.visitor("Vera again")
+        late.follow(conversation_id)
+        late.sync()
+        for client in (visitor, late):
+            bodies = client.bodies(conversation_id)
+            assert not any("warehouse" in body for body in bodies), bodies
+        late.close()
+
+        # A transfer to Billing puts it in Sam's "My teams" view live.
+        alex.select_option("#transfer-team", label="Billing")
+        alex.click("form[data-action=transfer] button")
+        expect(row(sam, conversation_id)).to_contain_text("Billing", timeout=WAIT_MS)
+        expect(alex.locator("[data-team]")).to_have_text("Billing", timeout=WAIT_MS)
+
+        # Close, then reopen.
+        alex.locator("[data-close]").click()
+        expect(alex.locator("[data-reopen]")).to_be_visible(timeout=WAIT_MS)
+        expect(alex.locator("[data-status]")).to_have_text("closed")
+        expect(alex.locator("[data-composer]")).to_be_hidden()
+        alex.locator("[data-reopen]").click()
+        expect(alex.locator("[data-close]")).to_be_visible(timeout=WAIT_MS)
+        expect(alex.locator("[data-status]")).to_have_text("open")
+
+        # Search finds it by a word of the visitor's message.
+        alex.fill("#search-q", "5521")
+        alex.press("#search-q", "Enter")
+        expect(row(alex, conversation_id)).to_be_visible(timeout=WAIT_MS)
+    finally:
+        visitor.close()
+        alex.context.close()
+        sam.context.close()
+
+
+def test_second_console_follows_a_take_and_cannot_take_too(stack):
+    """Sam's console updates live when Alex takes; Sam's own take is refused."""
+    alex = stack.console(stack.alex)
+    sam = stack.console(stack.sam)
+    visitor = stack.visitor("Wanda")
+    try:
+        conversation_id = start_conversation(visitor, "Can someone help?")
+        for page in (alex, sam):
+            expect(row(page, conversation_id)).to_be_visible(timeout=WAIT_MS)
+
+        # Sam opens it (the take button is there), then Alex takes it first.
+        sam_view = sam.context.new_page()
+        sam_view.goto(f"{stack.parley.url}/console/conversations/{conversation_id}")
+        expect(sam_view.locator("[data-joined=true]")).to_have_count(1, timeout=WAIT_MS)
+        alex.goto(f"{stack.parley.url}/console/conversations/{conversation_id}")
+        alex.locator("[data-take]").click()
+        expect(alex.locator("[data-assignee]")).to_have_text(
+            "Alex Agent", timeout=WAIT_MS
+        )
+
+        # Sam's inbox drops it from Unassigned live; the open page shows Alex.
+        expect(row(sam, conversation_id)).to_have_count(0, timeout=WAIT_MS)
+        expect(sam.locator('[data-count="unassigned"]')).to_have_text("0")
+        expect(sam_view.locator("[data-assignee]")).to_have_text(
+            "Alex Agent", timeout=WAIT_MS
+        )
+        sam_view.locator("[data-take]").click()
+        expect(sam_view.locator("[data-action-error]")).to_have_text(
+            "Alex Agent has already taken this conversation.", timeout=WAIT_MS
+        )
+        wait_until(
+            lambda: _assignee(stack, conversation_id) == "alex@acme.test",
+            timeout=10,
+            what="Alex still holds it",
+        )
+    finally:
+        visitor.close()
+        alex.context.close()
+        sam.context.close()
+
+
+def _assignee(stack: Stack, conversation_id: int) -> str | None:
+    from app.models import Conversation
+
+    session = stack.make.session
+    session.expire_all()
+    conversation = session.get(Conversation, conversation_id)
+    return conversation.assignee.email if conversation.assignee else None
