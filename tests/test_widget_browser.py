@@ -935,3 +935,46 @@ def test_links_are_clickable_and_markup_stays_text(stack):
     finally:
         agent.close()
         context.close()
+
+
+def test_identify_sends_the_identity_and_another_user_starts_afresh(stack):
+    """identify() sends the proposed identity; a different id forgets the last."""
+    context = stack.browser.new_context()
+    page = context.new_page()
+    sessions: list[dict] = []
+
+    def record(request):
+        if request.method == "POST" and request.url.endswith("/api/widget/session"):
+            sessions.append(request.post_data_json)
+
+    page.on("request", record)
+    page.goto(stack.plain_page())
+    page.wait_for_function("() => window.Parley && window.Parley.version === 1")
+    page.evaluate(
+        "() => Parley.identify({id: 'user-1', email: 'one@example.com',"
+        " name: 'One', hash: 'c0ffee'})"
+    )
+    open_widget(page)
+    send(page, "I am user one")
+    first_conversation(stack)
+    expect(page.locator("parley-widget .msg.mine .status")).to_have_text(
+        ["Sent"], timeout=WAIT_MS
+    )
+
+    page.evaluate("() => Parley.identify({id: 'user-2'})")
+    expect(bubbles(page)).to_have_text(["Hello from Acme!"])
+    wait_until(
+        lambda: any(s.get("identity") == {"id": "user-2"} for s in sessions),
+        timeout=10,
+        what="a session for user-2",
+    )
+    one = next(s for s in sessions if "identity" in s)
+    assert one["identity"] == {
+        "id": "user-1",
+        "email": "one@example.com",
+        "name": "One",
+        "hash": "c0ffee",
+    }
+    two = next(s for s in sessions if s.get("identity") == {"id": "user-2"})
+    assert "token" not in two
+    context.close()

@@ -596,9 +596,12 @@ export class Chat {
 
   /** identify(): a new identity means a new session (and maybe visitor). */
   identify(identity) {
-    const known = this.identity && this.identity.id;
-    this.identity = identity;
+    // Remembered across page loads: someone else signing in on this browser
+    // (without shutdown() at the last logout) must not see the last history.
+    const known = this.store.read("identity", null);
     if (known && known !== identity.id) this.forget(true);
+    this.identity = identity;
+    this.store.write("identity", identity.id);
     this.session = null;
     this.ensureSession().catch(() => {});
     if (this.socket) this.reconnectWithToken();

@@ -111,7 +111,8 @@ export class Store {
 
   /** Forget this visitor in this browser (Parley.shutdown). */
   forget() {
-    for (const name of ["token", "visitor", "conversation", "outbox"]) this.write(name, null);
+    for (const name of ["token", "visitor", "identity", "conversation", "outbox"])
+      this.write(name, null);
   }
 
   /** Tell the other tabs; `note` is a small plain object. */
