@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+import subprocess
 
 from app.widget_assets import BUILD_DIR, manifest
+from tests.support.processes import ROOT
 
 HASHED = re.compile(r"^parley-(widget|loader)\.([0-9a-f]{12})\.js$")
 
@@ -74,3 +76,16 @@ def test_other_names_under_widget_are_not_found(client):
     """Only hashed widget names are served; nothing else in the tree leaks."""
     for name in ("manifest.json", "..%2Ffactory.py", "parley-widget.js"):
         assert client.get(f"/widget/{name}").status_code == 404
+
+
+def test_widget_unit_tests_pass():
+    """The widget's own unit tests (node's test runner) pass."""
+    result = subprocess.run(
+        ["node", "--test", "widget/test/"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "# fail 0" in result.stdout
