@@ -536,3 +536,27 @@ def test_demo_team_catches_every_conversation(app):
     assert team.is_default
     workspace = db.session.get(Workspace, team.workspace_id)
     assert preview(db.session, workspace.id, VisitorContext()).team_id == team.id
+
+
+def test_the_sweep_loop_step_requeues_offline_agents(app, make, workspace):
+    """One step of the web process's sweep loop requeues past-grace conversations."""
+    from app.routing.hooks import sweep_once
+
+    agent = make.agent()
+    team_of(
+        make,
+        workspace,
+        [agent],
+        is_default=True,
+        requeue_on_offline=True,
+        offline_grace_seconds=0,
+    )
+    online(agent, at=datetime.now(UTC) - timedelta(minutes=5))
+    conversation = new_conversation(workspace, make)
+    route(conversation, datetime.now(UTC) - timedelta(minutes=5))
+    set_availability(
+        db.session, agent.id, "offline", now=datetime.now(UTC) - timedelta(minutes=1)
+    )
+
+    assert sweep_once(app) == [conversation.id]
+    assert queue_position(db.session, conversation.id) == 1
