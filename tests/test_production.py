@@ -193,10 +193,13 @@ def test_worker_retries_after_mail_server_outage(stack, smtp_server):
     assert mail["To"] == "later@example.com"
     wait_until(lambda: job.get_status(refresh=True) == "finished", what="job end")
     job.refresh()
-    assert job.retries_left == len(job.retry_intervals) - 1
+    # Usually one failed attempt; a second if the retry came before the restart.
+    failed_attempts = len(job.retry_intervals) - job.retries_left
     failures = [
         e for e in _log_entries(stack.worker, "rq.worker") if e["level"] == "ERROR"
     ]
-    assert [e["job_id"] for e in failures] == [job.id]
-    assert "ConnectionRefusedError" in failures[0]["message"]
+    assert 1 <= failed_attempts == len(failures)
+    for failure in failures:
+        assert failure["job_id"] == job.id
+        assert "ConnectionRefusedError" in failure["message"]
     assert stack.worker.alive()
