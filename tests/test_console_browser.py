@@ -266,3 +266,75 @@ def _assignee(stack: Stack, conversation_id: int) -> str | None:
     session.expire_all()
     conversation = session.get(Conversation, conversation_id)
     return conversation.assignee.email if conversation.assignee else None
+
+
+def test_working_all_day_keys_canned_receipts_history_and_unread(stack):
+    """Keys move and open, / inserts a canned reply, receipts, history, unread."""
+    alex = stack.console(stack.alex)
+    visitor = stack.visitor("Hana")
+    try:
+        conversation_id = start_conversation(visitor, "Message 1")
+        from app.models import Conversation
+
+        conversation = stack.make.session.get(Conversation, conversation_id)
+        for number in range(2, 71):
+            stack.make.message(conversation, f"Message {number}")
+
+        # A canned reply, added on the canned replies page.
+        alex.goto(f"{stack.parley.url}/console/canned")
+        alex.fill("#shortcut", "refund")
+        alex.fill("#canned-body", "Your refund is on its way.")
+        alex.click("form.stack button[type=submit]")
+        expect(alex.locator("code")).to_have_text("/refund", timeout=WAIT_MS)
+
+        # j selects the row, Enter opens it; ? lists the shortcuts.
+        alex.goto(f"{stack.parley.url}/console/?view=unassigned")
+        expect(row(alex, conversation_id)).to_be_visible(timeout=WAIT_MS)
+        alex.keyboard.press("j")
+        expect(row(alex, conversation_id)).to_have_class("selected")
+        alex.keyboard.press("?")
+        expect(alex.locator("#shortcuts")).to_be_visible()
+        alex.keyboard.press("Escape")
+        alex.keyboard.press("Enter")
+        expect(alex.locator("[data-joined=true]")).to_have_count(1, timeout=WAIT_MS)
+
+        # The latest messages show; older ones load on scrolling up.
+        transcript = alex.locator("[data-transcript]")
+        expect(transcript).to_contain_text("Message 70")
+        assert alex.locator('.msg[data-seq="1"]').count() == 0
+        transcript.evaluate("element => element.scrollTo(0, 0)")
+        expect(alex.locator('.msg[data-seq="1"]')).to_contain_text(
+            "Message 1", timeout=WAIT_MS
+        )
+
+        # Take it, then / and a shortcut insert the canned reply.
+        alex.locator("[data-take]").click()
+        expect(alex.locator("[data-take]")).to_have_count(0, timeout=WAIT_MS)
+        expect(alex.locator("[data-joined=true]")).to_have_count(1, timeout=WAIT_MS)
+        alex.keyboard.press("r")
+        box = alex.locator("[data-reply-box]")
+        box.press_sequentially("/ref")
+        expect(alex.locator("[data-canned-menu]")).to_contain_text("/refund")
+        box.press("Enter")
+        expect(box).to_have_value("Your refund is on its way.")
+        box.press("Enter")
+        wait_for_bodies(
+            visitor, conversation_id, ["Your refund is on its way."], "agent"
+        )
+
+        # The visitor reads it: the receipt turns to Seen.
+        seq = max(visitor.held[conversation_id])
+        ack = visitor.call("read", {"conversation_id": conversation_id, "seq": seq})
+        assert ack["ok"], ack
+        mine = alex.locator(".msg-agent").last.locator("[data-receipt]")
+        expect(mine).to_have_text("Seen", timeout=WAIT_MS)
+
+        # On the inbox, a new visitor message counts as unread in the title.
+        alex.goto(f"{stack.parley.url}/console/?view=mine")
+        expect(alex.locator("[data-connection]")).to_have_text("Live", timeout=WAIT_MS)
+        assert visitor.send(conversation_id, "Thanks! One more thing")["ok"]
+        expect(alex).to_have_title("(1) Mine · Parley", timeout=WAIT_MS)
+        expect(row(alex, conversation_id)).to_contain_text("One more thing")
+    finally:
+        visitor.close()
+        alex.context.close()
