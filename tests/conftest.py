@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import create_engine
 
 from app import create_app, migrate
+from app.extensions import presence
 from config import Settings
 from tests.support.factories import Factory
 from tests.support.services import PostgresDatabase, RedisServer, SmtpServer
@@ -136,6 +137,7 @@ def app(settings):
     with application.app_context():
         yield application
         application.extensions["database"].session.remove()
+        presence.stop()
     application.extensions["database"].engine.dispose()
 
 

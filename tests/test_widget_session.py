@@ -26,6 +26,9 @@ def test_new_visitor_gets_a_token(client, make):
         "name": workspace.name,
         "greeting": "Hello there",
         "color": "#123456",
+        "language": None,
+        "prechat": None,
+        "availability": {"online": False, "reason": "no_agents"},
     }
     assert response.headers["Access-Control-Allow-Origin"] == "https://shop.example"
     visitor = db.session.query(Visitor).one()
@@ -104,3 +107,55 @@ def test_sessions_are_rate_limited(client, make):
     codes = [_open(client, workspace.widget_key).status_code for _ in range(31)]
     assert codes[:30] == [200] * 30
     assert codes[30] == 429
+
+
+def test_verified_identity_follows_the_visitor_across_browsers(client, make):
+    """A valid identity hash joins a second browser to the same visitor's history."""
+    from app.domain.visitors import identity_hash, identity_secret
+
+    workspace = make.workspace()
+    secret = identity_secret(db.session, workspace)
+    who = {"id": "user-42", "name": "Ada", "hash": identity_hash(secret, "user-42")}
+    first = _open(client, workspace.widget_key, identity=who).json
+    visitor = db.session.query(Visitor).filter_by(external_id="user-42").one()
+    conversation = make.conversation(workspace, visitor=visitor)
+    other_browser = _open(client, workspace.widget_key, identity=who).json
+    assert other_browser["visitor"]["id"] == first["visitor"]["id"]
+    assert [c["id"] for c in other_browser["conversations"]] == [conversation.id]
+    assert visitor.name == "Ada"
+
+
+def test_unverified_identity_never_joins_a_known_history(client, make):
+    """A wrong or missing hash keeps the visitor anonymous and apart."""
+    from app.domain.visitors import identity_hash, identity_secret
+
+    workspace = make.workspace()
+    secret = identity_secret(db.session, workspace)
+    real = {"id": "user-7", "hash": identity_hash(secret, "user-7")}
+    _open(client, workspace.widget_key, identity=real)
+    forged = _open(
+        client, workspace.widget_key, identity={"id": "user-7", "hash": "0" * 64}
+    )
+    assert forged.status_code == 200
+    visitors = db.session.query(Visitor).order_by(Visitor.id).all()
+    assert [v.external_id for v in visitors] == ["user-7", None]
+    assert forged.json["visitor"]["id"] == visitors[1].public_id
+
+
+def test_enforced_identity_refuses_unverified(client, make):
+    """With enforcement on, an unverifiable identity gets 403 identity_invalid."""
+    workspace = make.workspace(enforce_identity=True)
+    response = _open(client, workspace.widget_key, identity={"id": "user-9"})
+    assert response.status_code == 403
+    assert response.json["error"]["code"] == "identity_invalid"
+    assert db.session.query(Visitor).filter_by(external_id="user-9").count() == 0
+
+
+def test_attributes_are_stored_and_checked(client, make):
+    """setAttributes values are kept flat; nested values are refused."""
+    workspace = make.workspace()
+    ok = _open(client, workspace.widget_key, attributes={"plan": "pro", "seats": 5})
+    assert ok.status_code == 200
+    assert db.session.query(Visitor).one().attributes == {"plan": "pro", "seats": 5}
+    nested = _open(client, workspace.widget_key, attributes={"x": {"y": 1}})
+    assert nested.status_code == 400

@@ -11,11 +11,14 @@ from app.domain.visitors import (
     open_session,
     origin_allowed,
     public_profile,
+    update_profile,
     workspace_by_key,
 )
 from app.errors import Forbidden, ValidationError
 from app.extensions import csrf, db, limiter
 from app.realtime import payloads
+from app.routing.queue import preview
+from app.routing.rules import VisitorContext
 
 bp = Blueprint("widget_api", __name__, url_prefix="/api/widget")
 # Visitors' browsers call this from the company's site, without a session
@@ -49,7 +52,7 @@ def session_preflight():
 def open_visitor_session():
     """Return a signed visitor token, the visitor and their open conversations.
 
-    Body: ``{key, token?, page?: {url, title, referrer}}``. See docs/protocol.md.
+    Body: ``{key, token?, page?, identity?, attributes?}``; see docs/protocol.md.
     """
     limiter.check(f"session:{request.remote_addr}", *SESSION_LIMIT)
     data = request.get_json(silent=True)
@@ -71,8 +74,15 @@ def open_visitor_session():
         page=clean_page(data.get("page")),
         user_agent=request.headers.get("User-Agent"),
         locale=request.accept_languages.best,
+        claimed=data.get("identity"),
     )
+    if data.get("attributes") is not None:
+        update_profile(db.session, visitor, attributes=data["attributes"])
     settings = workspace.settings or {}
+    context = VisitorContext(
+        page_url=(visitor.last_page or {}).get("url", ""), language=visitor.locale or ""
+    )
+    reached = preview(db.session, workspace.id, context)
     return jsonify(
         token=token,
         visitor=public_profile(visitor),
@@ -80,9 +90,14 @@ def open_visitor_session():
             "name": workspace.name,
             "greeting": settings.get("greeting"),
             "color": settings.get("color"),
+            "language": settings.get("language"),
+            "prechat": settings.get("prechat"),
+            "availability": payloads.availability(
+                db.session, workspace.id, reached.team_id
+            ),
         },
         conversations=[
-            payloads.conversation_for_visitor(c)
+            payloads.conversation_for_visitor(c, db.session)
             for c in open_conversations(db.session, visitor.id)
         ],
     )

@@ -33,6 +33,7 @@ class Presence:
 
     def __init__(self) -> None:
         self._listeners: list[Listener] = []
+        self._chores: list[Callable[[], None]] = []
 
     def init_app(self, app: Flask) -> None:
         """Choose the backend and remember this process's connections."""
@@ -40,6 +41,10 @@ class Presence:
         grace = app.config["SETTINGS"].presence_grace_seconds
         backend = RedisPresence(client, grace) if client else MemoryPresence(grace)
         app.extensions["presence"] = _State(backend, grace / BEATS_PER_GRACE)
+
+    def every_beat(self, chore: Callable[[], None]) -> None:
+        """Run ``chore`` (in an app context) after each heartbeat of this process."""
+        self._chores.append(chore)
 
     def listen(self, listener: Listener) -> None:
         """Call ``listener(kind, workspace_id, id, status)`` on every change."""
@@ -89,6 +94,10 @@ class Presence:
             return backend.get_status(workspace_id, member_id)
         return "online"
 
+    def stop(self) -> None:
+        """Stop this app's heartbeat (an app being thrown away, as in tests)."""
+        self._state().stopped = True
+
     def beat(self) -> None:
         """Renew this process's records and announce members whose records lapsed."""
         state = self._state()
@@ -97,6 +106,11 @@ class Presence:
         state.backend.renew_many(members)
         for kind, workspace_id, member_id in state.backend.sweep():
             self._announce(kind, workspace_id, member_id, "offline")
+        for chore in self._chores:
+            try:
+                chore()
+            except Exception:
+                logger.exception("Presence chore %s failed", chore.__name__)
 
     def _announce(
         self, kind: str, workspace_id: int, member_id: int, status: str | None = None
@@ -127,15 +141,18 @@ class _State:
         self.local: dict[str, tuple[str, int, int]] = {}
         self.lock = threading.Lock()
         self.heartbeat_started = False
+        self.stopped = False
 
 
 def _heartbeat_loop(app: Flask, presence: Presence) -> None:
     """Renew records and sweep lapsed ones for as long as the process lives."""
     from app.extensions import socketio
 
-    interval = app.extensions["presence"].heartbeat
-    while True:
-        socketio.sleep(interval)
+    state = app.extensions["presence"]
+    while not state.stopped:
+        socketio.sleep(state.heartbeat)
+        if state.stopped:
+            return
         try:
             with app.app_context():
                 presence.beat()

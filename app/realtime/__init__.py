@@ -6,4 +6,9 @@ domain, and answer with an ack. Delivery to other clients happens in
 docs/protocol.md is the contract.
 """
 
-from app.realtime import agent, broadcast, widget  # noqa: F401  (registers handlers)
+from app.realtime import (  # noqa: F401  (registers handlers and receivers)
+    agent,
+    availability,
+    broadcast,
+    widget,
+)

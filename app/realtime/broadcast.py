@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from app.domain import events
 from app.domain.conversations import MessageView
 from app.extensions import db, presence, socketio
 from app.models import Conversation
 from app.realtime import payloads, rooms
+from app.routing.queue import queued_conversations
 
 logger = logging.getLogger(__name__)
 
@@ -56,29 +57,53 @@ def deliver_message(_sender: object, message: MessageView) -> None:
 
 
 def deliver_conversations(_sender: object, conversation_ids: set[int]) -> None:
-    """Send fresh summaries of changed conversations to agents and visitors."""
+    """Send fresh summaries of changed conversations to agents and visitors.
+
+    A conversation leaving or joining a queue moves everyone behind it, so
+    the visitors still waiting in those teams' queues hear their new place.
+    """
     with db.new_session() as session:
-        conversations = session.scalars(
-            select(Conversation)
-            .where(Conversation.id.in_(conversation_ids))
-            .options(
-                selectinload(Conversation.assignee), selectinload(Conversation.team)
-            )
-        ).all()
-        for conversation in conversations:
+        changed = _load(session, conversation_ids)
+        for conversation in changed:
             socketio.emit(
                 "conversation",
                 payloads.conversation(conversation),
                 to=rooms.workspace_agents(conversation.workspace_id),
                 namespace=rooms.AGENT,
             )
-            # Every tab of the visitor is in their own room.
-            socketio.emit(
-                "conversation",
-                payloads.conversation_for_visitor(conversation),
-                to=rooms.visitor(conversation.visitor_id),
-                namespace=rooms.WIDGET,
+            _tell_visitor(session, conversation)
+        for team_id in {c.team_id for c in changed if c.team_id is not None}:
+            waiting = queued_conversations(session, team_id)
+            peers = {c.id: c for c in _load(session, set(waiting) - conversation_ids)}
+            for position, conversation_id in enumerate(waiting, start=1):
+                if conversation_id in peers:
+                    _tell_visitor(session, peers[conversation_id], position)
+
+
+def _load(session: Session, ids: set[int]) -> list[Conversation]:
+    if not ids:
+        return []
+    return list(
+        session.scalars(
+            select(Conversation)
+            .where(Conversation.id.in_(ids))
+            .options(
+                selectinload(Conversation.assignee), selectinload(Conversation.team)
             )
+        )
+    )
+
+
+def _tell_visitor(
+    session: Session, conversation: Conversation, position: int | None = None
+) -> None:
+    # Every tab of the visitor is in their own room.
+    socketio.emit(
+        "conversation",
+        payloads.conversation_for_visitor(conversation, session, position),
+        to=rooms.visitor(conversation.visitor_id),
+        namespace=rooms.WIDGET,
+    )
 
 
 def deliver_presence(kind: str, workspace_id: int, member_id: int, status: str) -> None:

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
 from app.domain.content import render_html
 from app.domain.conversations import MessageView, view_of
-from app.models import AuthorKind, Conversation, Message
+from app.models import (
+    AuthorKind,
+    Availability,
+    Conversation,
+    ConversationStatus,
+    Message,
+    TeamMembership,
+    User,
+)
+from app.routing.queue import estimated_wait, queue_position, team_is_open
 
 
 def message(
@@ -67,14 +79,69 @@ def conversation(conv: Conversation) -> dict[str, Any]:
             else None
         ),
         "team": {"id": conv.team.id, "name": conv.team.name} if conv.team else None,
+        "visitor": {
+            "id": conv.visitor.public_id,
+            "name": conv.visitor.display_name,
+            "email": conv.visitor.email,
+        },
     }
 
 
-def conversation_for_visitor(conv: Conversation) -> dict[str, Any]:
-    """A summary without the ids of agents and teams."""
+def conversation_for_visitor(
+    conv: Conversation, session: Session | None = None, position: int | None = None
+) -> dict[str, Any]:
+    """A summary without the ids of agents and teams.
+
+    With a session it also says where the visitor stands: their place in
+    the queue while nobody has taken the conversation, and whether its team
+    can answer now.
+    """
     summary = conversation(conv)
     summary["last_seq"] = conv.last_visible_seq
+    summary.pop("visitor", None)
     if summary["assignee"]:
         summary["assignee"] = {"name": summary["assignee"]["name"]}
     summary["team"] = {"name": summary["team"]["name"]} if summary["team"] else None
+    if session is not None:
+        summary["queue"] = queue(session, conv, position)
+        summary["availability"] = availability(session, conv.workspace_id, conv.team_id)
     return summary
+
+
+def queue(
+    session: Session, conv: Conversation, position: int | None = None
+) -> dict[str, Any] | None:
+    """Return ``{position, estimated_wait_seconds}`` while the conversation waits."""
+    if conv.assignee_id is not None or conv.queued_at is None:
+        return None
+    if conv.status not in (ConversationStatus.OPEN, ConversationStatus.PENDING):
+        return None
+    if position is None:
+        position = queue_position(session, conv.id)
+    if position is None:
+        return None
+    wait = estimated_wait(session, conv.team_id) if conv.team_id is not None else None
+    return {
+        "position": position,
+        "estimated_wait_seconds": int(wait.total_seconds()) if wait else None,
+    }
+
+
+def availability(
+    session: Session, workspace_id: int, team_id: int | None
+) -> dict[str, Any]:
+    """Return ``{online, reason}``: can the team (or workspace) answer now?"""
+    if team_id is not None and not team_is_open(session, team_id):
+        return {"online": False, "reason": "outside_hours"}
+    online = select(func.count(User.id)).where(
+        User.workspace_id == workspace_id,
+        User.is_active.is_(True),
+        User.availability == Availability.ONLINE,
+    )
+    if team_id is not None:
+        online = online.join(TeamMembership, TeamMembership.user_id == User.id).where(
+            TeamMembership.team_id == team_id
+        )
+    if session.scalar(online):
+        return {"online": True, "reason": None}
+    return {"online": False, "reason": "no_agents"}

@@ -16,13 +16,16 @@ from app.domain.tenancy import Tenant
 from app.domain.visitors import (
     VisitorTokens,
     clean_page,
+    clean_prechat,
     open_conversations,
     origin_allowed,
+    public_profile,
+    update_profile,
     workspace_by_key,
 )
 from app.errors import NotFound, ParleyError, ValidationError
 from app.extensions import db, limiter, presence, socketio
-from app.models import Conversation
+from app.models import Conversation, Visitor
 from app.realtime import payloads, rooms
 from app.realtime.common import (
     Throttle,
@@ -135,7 +138,7 @@ def sync(data: dict[str, Any]) -> dict[str, Any]:
                 after,
                 room=rooms.visitor_side(conversation.id),
                 for_visitor=True,
-                summary=payloads.conversation_for_visitor(conversation),
+                summary=payloads.conversation_for_visitor(conversation, db.session),
             )
         )
     db.session.rollback()
@@ -154,6 +157,16 @@ def send(data: dict[str, Any]) -> dict[str, Any]:
         "Wait a few seconds.",
     )
     tenant = Tenant(db.session, me.workspace_id)
+    context = dict(page)
+    if conversation_id is None and data.get("prechat") is not None:
+        answers = clean_prechat(data["prechat"])
+        update_profile(
+            db.session,
+            tenant.get(Visitor, me.visitor_id),
+            name=answers.get("name"),
+            email=answers.get("email"),
+        )
+        context["prechat"] = answers
     conversation, message, _created = visitor_send(
         db.session,
         tenant,
@@ -161,11 +174,11 @@ def send(data: dict[str, Any]) -> dict[str, Any]:
         conversation_id,
         body=data.get("body"),
         client_msg_id=data.get("client_msg_id"),
-        context=page,
+        context=context,
     )
     if conversation_id is None:
         join_room(rooms.visitor_side(conversation.id))
-    summary = payloads.conversation_for_visitor(conversation)
+    summary = payloads.conversation_for_visitor(conversation, db.session)
     db.session.rollback()
     return {
         "ok": True,
@@ -218,4 +231,24 @@ def read(data: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "seq": seq}
 
 
-HANDLERS = {"sync": sync, "message:send": send, "typing": typing, "read": read}
+def update_visitor(data: dict[str, Any]) -> dict[str, Any]:
+    """Store the name, email or attributes the visitor gave (e.g. offline form)."""
+    me = _me()
+    visitor = Tenant(db.session, me.workspace_id).get(Visitor, me.visitor_id)
+    update_profile(
+        db.session,
+        visitor,
+        name=data.get("name"),
+        email=data.get("email"),
+        attributes=data.get("attributes"),
+    )
+    return {"ok": True, "visitor": public_profile(visitor)}
+
+
+HANDLERS = {
+    "sync": sync,
+    "message:send": send,
+    "typing": typing,
+    "read": read,
+    "visitor:update": update_visitor,
+}
