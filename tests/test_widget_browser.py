@@ -536,6 +536,8 @@ def test_strict_csp_page_works(stack):
         "console",
         lambda m: refusals.append(m.text) if "Content Security Policy" in m.text else 0,
     )
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
     page.goto(url)
     launcher = page.locator("parley-widget .launcher")
     expect(launcher).to_be_visible(timeout=WAIT_MS)
@@ -551,6 +553,7 @@ def test_strict_csp_page_works(stack):
         agent.say(conversation.id, "Strict pages are welcome.")
         expect(bubbles(page).last).to_have_text("Strict pages are welcome.")
         assert refusals == []
+        assert sockets and sockets[0].startswith(parley.replace("http", "ws", 1))
     finally:
         agent.close()
         context.close()
@@ -978,3 +981,39 @@ def test_identify_sends_the_identity_and_another_user_starts_afresh(stack):
     two = next(s for s in sessions if s.get("identity") == {"id": "user-2"})
     assert "token" not in two
     context.close()
+
+
+def test_chat_falls_back_to_long_polling_without_websockets(stack):
+    """Where WebSockets may not open, the widget chats over long-polling."""
+    parley = stack.parley.url
+    # connect-src without ws: the browser refuses the WebSocket before it opens.
+    policy = f"default-src 'none'; script-src {parley}; connect-src {parley}"
+    html = page_html(parley, stack.key, "No WebSocket shop")
+    url = stack.pages.add(
+        "/no-websocket.html", html, {"Content-Security-Policy": policy}
+    )
+    context = stack.browser.new_context()
+    page = context.new_page()
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    polls: list[str] = []
+    page.on(
+        "request",
+        lambda r: polls.append(r.url) if "transport=polling" in r.url else None,
+    )
+    page.goto(url)
+    open_widget(page)
+    send(page, "Sent without a WebSocket")
+    conversation = first_conversation(stack)
+    agent = stack.agent()
+    try:
+        agent.join(conversation.id)
+        agent.say(conversation.id, "Received without one too")
+        expect(bubbles(page).last).to_have_text(
+            "Received without one too", timeout=WAIT_MS
+        )
+        assert polls
+        assert sockets == []
+    finally:
+        agent.close()
+        context.close()
