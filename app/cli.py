@@ -60,7 +60,7 @@ def _async_mode_from_env() -> str:
 
 def register_commands(app) -> None:
     """Attach Parley's commands to ``app.cli``."""
-    for command in (serve, worker, db_group, create_admin, seed_demo):
+    for command in (serve, worker, db_group, create_admin, seed_demo, identity_secret):
         app.cli.add_command(command)
 
 
@@ -211,3 +211,21 @@ def seed_demo() -> None:
     for role, email, password in logins:
         click.echo(f"  {role:<6} {email:<26} {password}")
     click.echo(f"Widget demo page: {settings.public_url}/demo")
+
+
+@click.command("identity-secret")
+@click.option("--workspace", "workspace_name", required=True, help="Workspace name.")
+def identity_secret(workspace_name: str) -> None:
+    """Print the workspace's identity secret (for Parley.identify hashes)."""
+    from sqlalchemy import select
+
+    from app.domain.visitors import identity_secret as secret_of
+    from app.extensions import db
+    from app.models import Workspace
+
+    workspace = db.session.scalar(
+        select(Workspace).where(Workspace.name == workspace_name)
+    )
+    if workspace is None:
+        raise click.ClickException(f"No workspace is named {workspace_name!r}.")
+    click.echo(secret_of(db.session, workspace))

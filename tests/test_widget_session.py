@@ -159,3 +159,26 @@ def test_attributes_are_stored_and_checked(client, make):
     assert db.session.query(Visitor).one().attributes == {"plan": "pro", "seats": 5}
     nested = _open(client, workspace.widget_key, attributes={"x": {"y": 1}})
     assert nested.status_code == 400
+
+
+def test_identity_secret_command(app, make):
+    """`parley identity-secret` prints the secret that verifies identify hashes."""
+    from app.domain.visitors import identify, identity_hash
+
+    workspace = make.workspace(name="Acme")
+    result = app.test_cli_runner().invoke(
+        args=["identity-secret", "--workspace", "Acme"]
+    )
+    assert result.exit_code == 0, result.output
+    secret = result.output.strip()
+    again = app.test_cli_runner().invoke(
+        args=["identity-secret", "--workspace", "Acme"]
+    )
+    assert again.output.strip() == secret and len(secret) == 64
+    visitor = make.visitor(workspace)
+    claimed = {"id": "u1", "hash": identity_hash(secret, "u1")}
+    assert identify(db.session, workspace, visitor, claimed).external_id == "u1"
+    missing = app.test_cli_runner().invoke(
+        args=["identity-secret", "--workspace", "Nope"]
+    )
+    assert missing.exit_code != 0 and "No workspace" in missing.output
