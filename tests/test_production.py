@@ -8,6 +8,7 @@ on one web process emails its transcript through the worker.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -161,6 +162,10 @@ def test_transcript_is_mailed_by_the_worker(stack, smtp_server):
     assert "Courier lost it" not in text + html
 
     [job_id] = _job_ids(stack, conversation.id, stack.web_b)
+    [queued] = [
+        e for e in _log_entries(stack.web_b, "app.jobs") if job_id in e["message"]
+    ]
+    assert re.fullmatch(r"[0-9a-f]{16}", queued["request_id"])
     job = Job.fetch(job_id, connection=stack.queue.connection)
     wait_until(lambda: job.get_status(refresh=True) == "finished", what="job end")
     assert job.id in stack.queue.finished_job_registry.get_job_ids()
