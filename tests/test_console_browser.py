@@ -338,3 +338,39 @@ def test_working_all_day_keys_canned_receipts_history_and_unread(stack):
     finally:
         visitor.close()
         alex.context.close()
+
+
+def test_snooze_ends_by_itself_in_the_running_server(stack):
+    """The server's sweep reopens a snoozed conversation when its time comes."""
+    from datetime import timedelta
+
+    from app.db import utcnow
+    from app.domain import console
+    from app.domain.tenancy import Tenant
+    from app.models import Conversation, ConversationStatus, User
+
+    alex = stack.console(stack.alex)
+    visitor = stack.visitor("Sol")
+    try:
+        conversation_id = start_conversation(visitor, "Call me back later")
+        session = stack.make.session
+        agent = session.query(User).filter_by(email=stack.alex).one()
+        tenant = Tenant(session, agent.workspace_id)
+        console.snooze(tenant, conversation_id, utcnow() + timedelta(seconds=2), agent)
+        alex.goto(f"{stack.parley.url}/console/?view=snoozed")
+        expect(row(alex, conversation_id)).to_be_visible(timeout=WAIT_MS)
+
+        def status() -> ConversationStatus:
+            session.expire_all()
+            return session.get(Conversation, conversation_id).status
+
+        wait_until(
+            lambda: status() == ConversationStatus.OPEN,
+            timeout=60,
+            what="the sweep to end the snooze",
+        )
+        expect(row(alex, conversation_id)).to_have_count(0, timeout=WAIT_MS)
+        expect(alex.locator('[data-count="snoozed"]')).to_have_text("0")
+    finally:
+        visitor.close()
+        alex.context.close()
