@@ -1017,3 +1017,34 @@ def test_chat_falls_back_to_long_polling_without_websockets(stack):
     finally:
         agent.close()
         context.close()
+
+
+def test_calls_made_before_the_bundle_loads_are_replayed(stack):
+    """Parley.on and Parley.open called before the bundle arrives still work."""
+    context = stack.browser.new_context()
+    page = context.new_page()
+    held = []
+    page.route("**/widget/parley-widget.*.js", lambda route: held.append(route))
+    page.goto(stack.plain_page(), wait_until="domcontentloaded")
+    page.wait_for_function("() => window.Parley && Array.isArray(Parley._queue)")
+    page.evaluate(
+        """() => {
+          window.seen = [];
+          Parley.on("open", () => seen.push("open"));
+          const stop = Parley.on("close", () => seen.push("close"));
+          stop();
+          Parley.open();
+        }"""
+    )
+    expect(page.locator("parley-widget")).to_have_count(0)
+    for _ in range(200):  # poll (pumping Playwright's events) until it is held
+        if held:
+            break
+        page.wait_for_timeout(50)
+    [bundle] = held
+    bundle.continue_()
+    expect(page.locator("parley-widget .panel")).to_be_visible(timeout=WAIT_MS)
+    page.evaluate("() => Parley.close()")
+    expect(page.locator("parley-widget .panel")).to_be_hidden()
+    assert page.evaluate("() => seen") == ["open"]
+    context.close()

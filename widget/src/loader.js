@@ -3,16 +3,17 @@
 // and loads the content-hashed bundle, which is cached for a year.
 /* global __PARLEY_BUNDLE__ */
 (() => {
-  const me = document.currentScript;
+  const me = document.currentScript || document.querySelector("script[data-key][src*='widget.js']");
   if (!me || window.Parley) return;
   const queue = [];
-  const stub = {};
+  const stub = { _queue: queue };
   for (const name of ["open", "close", "identify", "setAttributes", "on", "off", "shutdown"]) {
     stub[name] = (...args) => {
       queue.push([name, args]);
+      // As the real `on` does, return a function that stops the handler.
+      if (name === "on") return () => window.Parley.off(...args);
     };
   }
-  stub._queue = queue;
   window.Parley = stub;
 
   const script = document.createElement("script");
