@@ -219,7 +219,7 @@ def test_a_conversation_from_arrival_to_search(stack):
 
 
 def test_second_console_follows_a_take_and_cannot_take_too(stack):
-    """Sam's console updates live when Alex takes; Sam's own take is refused."""
+    """Sam sees Alex's take live, is refused a take, and hears of a handover."""
     alex = stack.console(stack.alex)
     sam = stack.console(stack.sam)
     visitor = stack.visitor("Wanda")
@@ -248,10 +248,18 @@ def test_second_console_follows_a_take_and_cannot_take_too(stack):
         expect(sam_view.locator("[data-action-error]")).to_have_text(
             "Alex Agent has already taken this conversation.", timeout=WAIT_MS
         )
+        assert _assignee(stack, conversation_id) == "alex@acme.test"
+
+        # Alex hands it to Sam: Sam's console announces it.
+        alex.select_option("#assign-agent", label="Sam Second (0 of 5)")
+        alex.click("form[data-action=assign] button")
+        expect(sam.locator("[data-alert]")).to_contain_text(
+            "Conversation assigned to you", timeout=WAIT_MS
+        )
         wait_until(
-            lambda: _assignee(stack, conversation_id) == "alex@acme.test",
+            lambda: _assignee(stack, conversation_id) == "sam@acme.test",
             timeout=10,
-            what="Alex still holds it",
+            what="Sam to hold it",
         )
     finally:
         visitor.close()

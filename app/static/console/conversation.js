@@ -1,5 +1,6 @@
 // One open conversation: live transcript, older pages on scroll, typing
 // preview, read receipts, and the action forms posted with fetch.
+import { expectAssignment } from "./notify.js";
 import { call, socket } from "./socket.js";
 
 const TYPING_IDLE_MS = 6000;
@@ -164,6 +165,7 @@ export class ConversationView {
   /** Post an action form with fetch; reload on success, say why on failure. */
   async submitAction(event, form) {
     event.preventDefault();
+    if (form.dataset.action === "take") expectAssignment(this.id);
     const offset = form.querySelector("[data-tz-offset]");
     if (offset) offset.value = String(new Date().getTimezoneOffset());
     const error = this.root.querySelector("[data-action-error]");

@@ -3,7 +3,14 @@ import { socket } from "./socket.js";
 
 const me = Number(document.querySelector("[data-user-id]")?.dataset.userId);
 const assignees = new Map();
+// Conversations this tab asked for itself: no need to announce those.
+const requested = new Set();
 let audio = null;
+
+/** Note that this tab is taking or assigning `conversationId` itself. */
+export function expectAssignment(conversationId) {
+  requested.add(conversationId);
+}
 
 function remember() {
   for (const row of document.querySelectorAll("tr[data-conversation]")) {
@@ -30,6 +37,14 @@ function beep() {
 /** Tell the agent about a conversation, by notification and sound. */
 export function alertAgent(title, body, conversationId) {
   beep();
+  const banner = document.querySelector("[data-alert]");
+  if (banner) {
+    const link = document.createElement("a");
+    link.href = `/console/conversations/${conversationId}`;
+    link.textContent = title;
+    banner.replaceChildren(link, body ? ` · ${body}` : "");
+    banner.hidden = false;
+  }
   if (!("Notification" in window) || Notification.permission !== "granted") return;
   const note = new Notification(title, { body, tag: `parley-${conversationId}` });
   note.onclick = () => {
@@ -43,7 +58,7 @@ function onConversation(summary) {
     const now = summary.assignee?.id ?? null;
     const before = assignees.get(summary.id);
     assignees.set(summary.id, now);
-    if (now === me && before !== me && before !== undefined) {
+    if (now === me && before !== me && !requested.delete(summary.id)) {
       alertAgent("Conversation assigned to you", "Open it to reply.", summary.id);
     }
   }
