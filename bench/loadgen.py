@@ -255,6 +255,7 @@ class Swarm:
         self.deflate_accepted = 0
         self.pending_writes: list[tuple[Client, str]] = []
         self.flusher: asyncio.Task | None = None
+        self.before_step: Callable[[], object] = lambda: None
 
     async def __aenter__(self) -> Swarm:
         connector = aiohttp.TCPConnector(limit=0, force_close=True)
