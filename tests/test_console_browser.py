@@ -107,6 +107,7 @@ def start_conversation(visitor: ChatClient, body: str) -> int:
 
 
 def row(page: Page, conversation_id: int):
+    """The inbox row of a conversation."""
     return page.locator(f'tr[data-conversation="{conversation_id}"]')
 
 
@@ -369,6 +370,7 @@ def test_snooze_ends_by_itself_in_the_running_server(stack):
         expect(row(alex, conversation_id)).to_be_visible(timeout=WAIT_MS)
 
         def status() -> ConversationStatus:
+            """The conversation's stored status, read afresh."""
             session.expire_all()
             return session.get(Conversation, conversation_id).status
 

@@ -153,6 +153,7 @@ def _statements(app, action) -> int:
     seen = []
 
     def count(*_args):
+        """Count one statement."""
         seen.append(1)
 
     event.listen(engine, "before_cursor_execute", count)
@@ -185,6 +186,7 @@ def test_list_query_count_does_not_grow_with_page_size(app, make):
         listed: list[console.InboxPage] = []
 
         def list_teams(t=tenant, a=agent, out=listed):
+            """List the agent's teams view."""
             out.append(console.inbox_page(t, a.id, "teams"))
 
         counts.append(_statements(app, list_teams))

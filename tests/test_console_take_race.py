@@ -23,6 +23,7 @@ def _race(app, workspace_id: int, agent_ids: list[int], conversation_id: int):
     lock = threading.Lock()
 
     def take(agent_id: int) -> None:
+        """Take the conversation as one agent, once all are ready."""
         with app.app_context():
             session = factory()
             try:
