@@ -278,7 +278,7 @@ def _assignee(stack: Stack, conversation_id: int) -> str | None:
 
 
 def test_working_all_day_keys_canned_receipts_history_and_unread(stack):
-    """Keys move and open, / inserts a canned reply, receipts, history, unread."""
+    """Keys, / canned replies, receipts, older messages and the unread title."""
     alex = stack.console(stack.alex)
     visitor = stack.visitor("Hana")
     try:
@@ -344,6 +344,16 @@ def test_working_all_day_keys_canned_receipts_history_and_unread(stack):
         assert visitor.send(conversation_id, "Thanks! One more thing")["ok"]
         expect(alex).to_have_title("(1) Mine · Parley", timeout=WAIT_MS)
         expect(row(alex, conversation_id)).to_contain_text("One more thing")
+
+        # On the conversation, a focuses the assign menu and e closes.
+        row(alex, conversation_id).locator("a").first.click()
+        expect(alex.locator("[data-joined=true]")).to_have_count(1, timeout=WAIT_MS)
+        alex.keyboard.press("a")
+        expect(alex.locator("#assign-agent")).to_be_focused()
+        alex.locator("h1").click()
+        alex.keyboard.press("e")
+        expect(alex.locator("[data-reopen]")).to_be_visible(timeout=WAIT_MS)
+        expect(alex.locator("[data-status]")).to_have_text("closed")
     finally:
         visitor.close()
         alex.context.close()
