@@ -394,3 +394,28 @@ def test_snooze_ends_by_itself_in_the_running_server(stack):
     finally:
         visitor.close()
         alex.context.close()
+
+
+def test_status_menu_sets_the_agents_availability(stack):
+    """Choosing Away or Online in the console reaches routing's availability."""
+    from app.models import User
+
+    alex = stack.console(stack.alex)
+
+    def availability() -> str:
+        """Alex's stored availability, read afresh."""
+        session = stack.make.session
+        session.expire_all()
+        user = session.query(User).filter_by(email=stack.alex).one()
+        return user.availability.value
+
+    try:
+        wait_until(lambda: availability() == "online", timeout=30, what="online")
+        alex.select_option("[data-presence]", "away")
+        wait_until(lambda: availability() == "away", timeout=30, what="away")
+        alex.reload()
+        expect(alex.locator("[data-presence]")).to_have_value("away")
+        alex.select_option("[data-presence]", "online")
+        wait_until(lambda: availability() == "online", timeout=30, what="online")
+    finally:
+        alex.context.close()
