@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from flask import Flask
+from flask import Flask, current_app
 
 from app import logs
 from app.domain import events
+from app.domain.conversations import MessageView
 from app.errors import register_error_handlers
 from app.extensions import (
     csrf,
@@ -20,6 +21,7 @@ from app.extensions import (
     redis,
     socketio,
 )
+from app.models import AuthorKind
 from app.observability import init_sentry
 from app.routing import hooks as _routing_hooks  # noqa: F401  (connects receivers)
 from config import Settings
@@ -143,6 +145,17 @@ def _queue_transcript(_sender: object, conversation_id: int) -> None:
     jobs.enqueue("send_transcript", conversation_id=conversation_id)
 
 
+def _queue_missed_replies(_sender: object, message: MessageView) -> None:
+    """Email an agent's reply later if the visitor has not read it by then."""
+    if message.author_kind != AuthorKind.AGENT:
+        return
+    delay = current_app.config["SETTINGS"].missed_reply_email_delay_seconds
+    jobs.enqueue(
+        "email_missed_replies", delay=delay, conversation_id=message.conversation_id
+    )
+
+
 # Receivers are connected once per process, not per app: they act on
 # whichever app is current when the event is sent.
 events.conversation_closed.connect(_queue_transcript)
+events.message_posted.connect(_queue_missed_replies)

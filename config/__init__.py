@@ -127,6 +127,12 @@ VARIABLES: tuple[Variable, ...] = (
         "closes, so that a reload is not an offline blip.",
     ),
     Variable(
+        "MISSED_REPLY_EMAIL_DELAY_SECONDS",
+        "`120`",
+        "How long an agent's reply waits unread before it is emailed to a "
+        "visitor who left an email and is not online.",
+    ),
+    Variable(
         "DB_POOL_SIZE",
         "`10`",
         "Database connections kept open by each process (PostgreSQL).",
@@ -228,6 +234,7 @@ class Settings:
     session_cookie_secure: bool = False
     db_pool_size: int = 10
     presence_grace_seconds: int = 30
+    missed_reply_email_delay_seconds: int = 120
     instance_path: Path = field(default_factory=lambda: Path("instance").resolve())
     testing: bool = False
 
@@ -330,6 +337,12 @@ class Settings:
                 get("SESSION_COOKIE_SECURE") or ("true" if production else "false"),
             ),
             db_pool_size=_integer("DB_POOL_SIZE", get("DB_POOL_SIZE") or "10", 1, 500),
+            missed_reply_email_delay_seconds=_integer(
+                "MISSED_REPLY_EMAIL_DELAY_SECONDS",
+                get("MISSED_REPLY_EMAIL_DELAY_SECONDS") or "120",
+                0,
+                86400,
+            ),
             presence_grace_seconds=_integer(
                 "PRESENCE_GRACE_SECONDS", get("PRESENCE_GRACE_SECONDS") or "30", 3, 3600
             ),

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine
 
 from app import create_app, migrate
-from app.extensions import presence
+from app.extensions import jobs, presence
 from config import Settings
 from tests.support.factories import Factory
 from tests.support.services import PostgresDatabase, RedisServer, SmtpServer
@@ -138,6 +138,7 @@ def app(settings):
         yield application
         application.extensions["database"].session.remove()
         presence.stop()
+        jobs.stop()
     application.extensions["database"].engine.dispose()
 
 

@@ -14,6 +14,7 @@ import importlib
 import logging
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
@@ -21,7 +22,7 @@ from flask import Flask, current_app, has_app_context
 logger = logging.getLogger(__name__)
 
 #: Modules whose jobs register themselves when imported.
-JOB_MODULES = ("app.jobs.transcripts",)
+JOB_MODULES = ("app.jobs.transcripts", "app.jobs.missed_replies")
 
 #: Seconds to wait before each retry; its length is the number of retries.
 RETRY_BACKOFF = (5, 30, 120)
@@ -71,8 +72,12 @@ class Jobs:
             queue = Queue(QUEUE_NAME, connection=Redis.from_url(settings.redis_url))
         app.extensions["jobs"] = queue
 
-    def enqueue(self, name: str, **ids: Any) -> None:
-        """Run the job ``name`` with ``ids`` in the background."""
+    def stop(self) -> None:
+        """Drop this app's in-process jobs that still wait (apps thrown away)."""
+        current_app.extensions["jobs_stopped"] = True
+
+    def enqueue(self, name: str, *, delay: float = 0, **ids: Any) -> None:
+        """Run the job ``name`` with ``ids`` in the background, after ``delay`` s."""
         function = registered().get(name)
         if function is None:
             raise KeyError(f"No job named {name!r}.")
@@ -80,12 +85,16 @@ class Jobs:
         if queue is not None:
             from rq import Retry
 
-            enqueued = queue.enqueue(
-                function,
-                kwargs=ids,
-                retry=Retry(max=len(RETRY_BACKOFF), interval=list(RETRY_BACKOFF)),
-                job_timeout=JOB_TIMEOUT_SECONDS,
-                description=f"{name} {ids}",
+            options = {
+                "kwargs": ids,
+                "retry": Retry(max=len(RETRY_BACKOFF), interval=list(RETRY_BACKOFF)),
+                "job_timeout": JOB_TIMEOUT_SECONDS,
+                "description": f"{name} {ids}",
+            }
+            enqueued = (
+                queue.enqueue_in(timedelta(seconds=delay), function, **options)
+                if delay
+                else queue.enqueue(function, **options)
             )
             logger.info("Queued job %s %s as %s", name, ids, enqueued.id)
             return
@@ -93,12 +102,19 @@ class Jobs:
         from app.extensions import socketio
 
         app = current_app._get_current_object()
-        socketio.start_background_task(_run_inline, app, name, function, ids)
+        socketio.start_background_task(_run_inline, app, name, function, ids, delay)
         logger.info("Started job %s %s in-process", name, ids)
 
 
-def _run_inline(app: Flask, name: str, function: Callable[..., Any], ids: dict) -> None:
+def _run_inline(
+    app: Flask, name: str, function: Callable[..., Any], ids: dict, delay: float = 0
+) -> None:
     """Run a job in this process, retrying with the same backoff as RQ."""
+    if delay:
+        time.sleep(delay)
+        if app.extensions.get("jobs_stopped"):
+            logger.info("Job %s %s dropped: its app has stopped", name, ids)
+            return
     for attempt in range(len(RETRY_BACKOFF) + 1):
         try:
             with app.app_context():

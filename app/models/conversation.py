@@ -87,6 +87,8 @@ class Conversation(Base):
     last_visible_seq: Mapped[int] = mapped_column(default=0)
     visitor_read_seq: Mapped[int] = mapped_column(default=0)
     agent_read_seq: Mapped[int] = mapped_column(default=0)
+    # The newest agent reply already emailed to a visitor who was away.
+    emailed_seq: Mapped[int] = mapped_column(default=0)
     # Where the visitor was when the conversation started: url, title, referrer.
     context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Routing: when the conversation entered its team's queue (empty while

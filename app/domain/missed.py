@@ -1,0 +1,57 @@
+"""Rendering the email of replies a visitor missed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from app.models import Conversation, Message, Workspace
+
+_templates = Environment(
+    loader=PackageLoader("app", "templates/email"),
+    autoescape=select_autoescape(enabled_extensions=("html",), default=False),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+@dataclass(frozen=True)
+class Email:
+    """A rendered email."""
+
+    subject: str
+    text: str
+    html: str
+
+
+def render_missed_replies(
+    workspace: Workspace,
+    conversation: Conversation,
+    replies: list[Message],
+    names: dict[int, str],
+) -> Email:
+    """Render the replies as text and HTML, with a link back to the page."""
+    page = (conversation.context or {}).get("url") or (
+        conversation.visitor.last_page or {}
+    ).get("url")
+    context = {
+        "workspace": workspace.name,
+        "visitor": conversation.visitor.display_name,
+        "replies": [
+            {
+                "author": names.get(m.author_id, "Support"),
+                "body": m.body,
+                "at": m.created_at,
+            }
+            for m in replies
+        ],
+        "page": page if page and page.startswith(("http://", "https://")) else None,
+    }
+    count = len(replies)
+    return Email(
+        subject=f"{workspace.name} replied to you"
+        + (f" ({count} new messages)" if count > 1 else ""),
+        text=_templates.get_template("missed_replies.txt").render(context),
+        html=_templates.get_template("missed_replies.html").render(context),
+    )
