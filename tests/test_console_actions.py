@@ -5,15 +5,23 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from app.db import utcnow
 from app.domain import console
-from app.domain.conversations import visitor_send
+from app.domain.conversations import close_conversation, visitor_send
 from app.domain.tenancy import Tenant
-from app.models import AuthorKind, Conversation, ConversationStatus, Message
+from app.models import (
+    AuthorKind,
+    Availability,
+    Conversation,
+    ConversationStatus,
+    Message,
+)
 from app.models.console import Snooze
-from app.routing.assignment import assign_to
+from app.routing.assignment import assign_to, set_availability, set_capacity
+from app.routing.queue import agent_load
 from tests.support.console import JSON, post_json, signed_in
 
 
@@ -179,6 +187,56 @@ def test_visitor_message_ends_a_snooze(app, make):
     assert _fresh(make, conversation.id).status == ConversationStatus.OPEN
     # The stale snooze row does not reopen anything later.
     assert console.wake_due(make.session, now=utcnow() + timedelta(days=2)) == []
+
+
+@pytest.mark.parametrize("comes_back_by", ["reopen", "snooze_ends", "visitor_writes"])
+def test_a_conversation_that_comes_back_keeps_its_agent_within_capacity(
+    app, make, comes_back_by
+):
+    """If its agent filled up meanwhile, it goes to a colleague with room."""
+    agent = make.agent(name="Full Agent")
+    colleague = make.agent(agent.workspace)
+    team = make.team(agent.workspace, members=[agent, colleague])
+    for user in (agent, colleague):
+        set_capacity(make.session, user.id, 1)
+        set_availability(make.session, user.id, Availability.ONLINE)
+    tenant = Tenant(make.session, agent.workspace_id)
+    earlier = make.conversation(agent.workspace, team_id=team.id)
+    assign_to(make.session, earlier.id, agent.id)
+    later = utcnow() + timedelta(hours=1)
+    if comes_back_by == "reopen":
+        close_conversation(tenant, earlier.id, by=agent)
+    else:
+        console.snooze(tenant, earlier.id, later, by=agent)
+    # The room it left is taken by another conversation.
+    current = make.conversation(agent.workspace, team_id=team.id)
+    assign_to(make.session, current.id, agent.id)
+
+    if comes_back_by == "reopen":
+        client = signed_in(app, agent)
+        path = f"/console/conversations/{earlier.id}/reopen"
+        assert post_json(client, path).status_code == 200
+    elif comes_back_by == "snooze_ends":
+        assert console.wake_due(make.session, now=later) == [earlier.id]
+    else:
+        visitor_send(
+            make.session,
+            tenant,
+            earlier.visitor_id,
+            earlier.id,
+            body="Any news?",
+            client_msg_id="back-1",
+        )
+
+    found = _fresh(make, earlier.id)
+    assert found.status == ConversationStatus.OPEN
+    assert (found.assignee_id, found.queued_at) == (colleague.id, None)
+    assert agent_load(make.session, agent.id) == 1
+    assert _fresh(make, current.id).assignee_id == agent.id
+    bodies = make.session.scalars(
+        select(Message.body).where(Message.conversation_id == earlier.id)
+    ).all()
+    assert any("Full Agent has no room for it now" in body for body in bodies)
 
 
 def test_bad_snooze_times_are_refused(app, make):

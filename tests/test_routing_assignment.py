@@ -17,6 +17,7 @@ from app.models import (
     AuthorKind,
     Availability,
     Conversation,
+    ConversationStatus,
     Message,
     RoutingRule,
     RuleKind,
@@ -38,6 +39,7 @@ from app.routing.assignment import (
     route_new_conversation,
     set_availability,
     set_capacity,
+    settle_reopened,
     sweep_offline_agents,
     transfer_to_team,
 )
@@ -560,3 +562,30 @@ def test_the_sweep_loop_step_requeues_offline_agents(app, make, workspace):
 
     assert sweep_once(app) == [conversation.id]
     assert queue_position(db.session, conversation.id) == 1
+
+
+@pytest.mark.parametrize(("capacity", "queued"), [(1, True), (2, False)])
+def test_reopened_conversation_never_takes_its_agent_past_capacity(
+    make, workspace, capacity, queued
+):
+    """A reopened conversation stays with a full agent only if they have room."""
+    agent = make.agent()
+    team_of(make, workspace, [agent], is_default=True)
+    online(agent, capacity=capacity)
+    earlier, current = (
+        new_conversation(workspace, make),
+        new_conversation(workspace, make),
+    )
+    route(earlier)
+    close_conversation(Tenant(db.session, workspace.id), earlier.id, by=agent)
+    route(current)
+
+    reopened = fresh(earlier)
+    reopened.status = ConversationStatus.OPEN
+    assert settle_reopened(db.session, reopened.id) is queued
+    db.session.commit()
+
+    assert agent_load(db.session, agent.id) <= capacity
+    assert (fresh(earlier).assignee_id is None) is queued
+    assert (queue_position(db.session, earlier.id) == 1) is queued
+    assert ("conversation.requeue" in actions(earlier)) is queued

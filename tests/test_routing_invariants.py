@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
@@ -39,10 +39,12 @@ from app.models import (
 from app.routing.assignment import (
     OPEN_STATUSES,
     agent_loads,
+    assign_next,
     assign_to,
     route_new_conversation,
     set_availability,
     set_capacity,
+    settle_reopened,
     sweep_offline_agents,
     transfer_to_team,
 )
@@ -68,6 +70,7 @@ operations = st.one_of(
     st.tuples(st.just("take"), st.integers(0, 20), st.integers(0, AGENTS - 1)),
     st.tuples(st.just("transfer"), st.integers(0, 20), st.integers(0, 1)),
     st.tuples(st.just("sweep"), st.integers(1, 4)),
+    st.tuples(st.just("reopen"), st.integers(0, 20)),
 )
 
 
@@ -170,6 +173,22 @@ def apply(desk: Desk, operation: tuple) -> None:
     elif kind == "sweep":
         desk.now += timedelta(minutes=args[0])
         sweep_offline_agents(session, now=desk.now)
+    elif kind == "reopen" and desk.conversations:
+        reopen(desk, desk.conversations[args[0] % len(desk.conversations)])
+
+
+def reopen(desk: Desk, conversation_id: int) -> None:
+    """Open a closed conversation again, as the console does, within capacity."""
+    session = db.session
+    conversation = session.get(Conversation, conversation_id)
+    if conversation.status != ConversationStatus.CLOSED:
+        return
+    conversation.status = ConversationStatus.OPEN
+    conversation.closed_at = None
+    queued = settle_reopened(session, conversation_id, now=desk.now)
+    session.commit()
+    if queued:
+        assign_next(session, conversation.team_id, now=desk.now)
 
 
 def loads_and_capacities(desk: Desk) -> dict[int, tuple[int, int]]:
@@ -252,6 +271,14 @@ def check_no_idle_capacity(desk: Desk) -> None:
 @given(
     strategy=st.sampled_from([Strategy.LEAST_BUSY, Strategy.ROUND_ROBIN]),
     steps=st.lists(operations, min_size=1, max_size=30),
+)
+# Fill every agent, close one of agent 0's, refill, then reopen it.
+@example(
+    strategy=Strategy.LEAST_BUSY,
+    steps=[("start", "en")] * 3
+    + [("close", 0)]
+    + [("start", "en")] * 2
+    + [("reopen", 0)],
 )
 def test_invariants_hold_after_every_step(app, strategy, steps):
     """No agent over capacity, no conversation with two agents, no idle room."""

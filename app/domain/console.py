@@ -43,7 +43,7 @@ from app.models import (
     Visitor,
 )
 from app.models.console import CannedReply, ConversationTag, Snooze, Tag
-from app.routing.assignment import assign_to
+from app.routing.assignment import assign_next, assign_to, settle_reopened
 
 logger = logging.getLogger(__name__)
 
@@ -511,7 +511,10 @@ def reopen(tenant: Tenant, conversation_id: int, by: User) -> Conversation:
         body=f"{by.name} reopened the conversation.",
     )
     _audit(tenant, by, "conversation.reopen", conversation.id)
+    queued = settle_reopened(session, conversation.id)
     session.commit()
+    if queued:
+        assign_next(session, conversation.team_id)
     return conversation
 
 
@@ -576,6 +579,7 @@ def wake_due(session: Session, now: datetime | None = None) -> list[int]:
         )
     )
     woken = []
+    waiting: set[int] = set()
     for conversation_id in due:
         changed = session.execute(
             update(Conversation)
@@ -597,7 +601,11 @@ def wake_due(session: Session, now: datetime | None = None) -> list[int]:
             )
             events.conversation_touched(session, conversation_id)
             woken.append(conversation_id)
+            if settle_reopened(session, conversation_id, now=now):
+                waiting.add(session.get(Conversation, conversation_id).team_id)
         session.commit()
+    for team_id in waiting:
+        assign_next(session, team_id, now=now)
     if woken:
         logger.info("Woke snoozed conversations %s", woken)
     return woken

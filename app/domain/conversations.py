@@ -263,7 +263,7 @@ def visitor_send(
     if check_client_id(client_msg_id) is None:
         raise ValidationError("client_msg_id is required.", code="invalid_client_id")
 
-    started = False
+    started = woke = False
     if conversation_id is None:
         # Lock the visitor's row: two tabs retrying the same first message
         # must not both start a conversation.
@@ -300,6 +300,7 @@ def visitor_send(
             )
         if conversation.status == ConversationStatus.SNOOZED:
             conversation.status = ConversationStatus.OPEN
+            woke = True
 
     message, created = append_message(
         session,
@@ -309,9 +310,20 @@ def visitor_send(
         body=body,
         client_msg_id=client_msg_id,
     )
+    queued = False
+    if woke:
+        # A snoozed conversation did not count against its agent's capacity.
+        # Routing imports this module, hence the import here.
+        from app.routing.assignment import settle_reopened
+
+        queued = settle_reopened(session, conversation.id)
     session.commit()
     if started:
         events.conversation_started.send(conversation_id=conversation.id)
+    if queued:
+        from app.routing.assignment import assign_next
+
+        assign_next(session, conversation.team_id)
     return conversation, message, created
 
 

@@ -99,6 +99,7 @@ __all__ = [
     "route_new_conversation",
     "set_availability",
     "set_capacity",
+    "settle_reopened",
     "sweep_offline_agents",
     "team_is_open",
     "transfer_to_team",
@@ -538,8 +539,9 @@ def requeue_agent(
         session.commit()
         return []
 
+    reason = f"{agent.name} went offline; the conversation is back in the queue."
     for team_id, conversations in _by_team(due):
-        _put_at_head(session, team_id, conversations, agent, now)
+        _put_at_head(session, team_id, conversations, agent, now, reason)
     session.commit()
     logger.info("Requeued %d conversations of agent %s", len(due), user_id)
     for team_id in {c.team_id for c in due if c.team_id is not None}:
@@ -590,6 +592,7 @@ def _put_at_head(
     conversations: Sequence[Conversation],
     agent: User,
     now: datetime,
+    reason: str,
 ) -> None:
     """Queue ``conversations`` ahead of everything waiting, in their order."""
     workspace_id = conversations[0].workspace_id
@@ -609,7 +612,7 @@ def _put_at_head(
             conversation.id,
             author_kind=AuthorKind.SYSTEM,
             author_id=None,
-            body=f"{agent.name} went offline; the conversation is back in the queue.",
+            body=reason,
         )
         audit.record(
             session,
@@ -620,6 +623,40 @@ def _put_at_head(
             previous_agent_id=agent.id,
             team_id=team_id,
         )
+
+
+def settle_reopened(
+    session: Session, conversation_id: int, *, now: datetime | None = None
+) -> bool:
+    """Keep a reopened conversation within its agent's capacity. Does not commit.
+
+    Call it in the transaction that makes a closed or snoozed conversation
+    open again, after that change and before the commit. If its agent has
+    no room left, it goes back to the head of its team's queue; if it has
+    no agent, it joins the queue. Returns True when it waits in the queue:
+    drain the team with :func:`assign_next` after the commit.
+    """
+    now = now or utcnow()
+    session.flush()
+    conversation = lock_conversation(session, conversation_id)
+    if conversation.status not in OPEN_STATUSES or conversation.team_id is None:
+        return False
+    if conversation.assignee_id is None:
+        conversation.queued_at = conversation.queued_at or now
+        return True
+
+    # Deleting a user empties their conversations' assignee, so one is here.
+    agent = session.scalars(
+        select(User)
+        .where(User.id == conversation.assignee_id)
+        .with_for_update(of=User)
+        .execution_options(populate_existing=True)
+    ).one()
+    if agent_load(session, agent.id) <= agent.capacity:
+        return False
+    reason = f"{agent.name} has no room for it now; it is back in the queue."
+    _put_at_head(session, conversation.team_id, [conversation], agent, now, reason)
+    return True
 
 
 # Helpers
