@@ -34,6 +34,8 @@ BROWSER_DEFLATE = 15
 MARK = "bench:"
 FILLER = "Hi, my order has not arrived yet, could you check where it is?"
 HANDSHAKE_TIMEOUT = 30.0
+# An agent's first sync answers 40 conversations at once; give it longer.
+AGENT_HANDSHAKE_TIMEOUT = 180.0
 
 
 class ConnectFailed(Exception):
@@ -268,7 +270,9 @@ class Swarm:
     async def connect_agents(self) -> ConnectStats:
         """Connect every agent and sync the conversations each one answers."""
         seats = self.audience.agents
-        stats = await self._connect_all(seats, self._connect_agent)
+        stats = await self._connect_all(
+            seats, self._connect_agent, AGENT_HANDSHAKE_TIMEOUT
+        )
         for client, seat in self.agents:
             for conversation_id in seat.conversation_ids:
                 self.owner[conversation_id] = client
@@ -278,7 +282,9 @@ class Swarm:
         """Connect every visitor and sync its conversation."""
         return await self._connect_all(self.audience.visitors, self._connect_visitor)
 
-    async def _connect_all(self, seats, connect) -> ConnectStats:
+    async def _connect_all(
+        self, seats, connect, timeout: float = HANDSHAKE_TIMEOUT
+    ) -> ConnectStats:
         """Run ``connect`` for every seat, at most ``concurrency`` at a time."""
         gate = asyncio.Semaphore(self.concurrency)
         failures: Counter = Counter()
@@ -286,7 +292,7 @@ class Swarm:
         async def one(seat) -> None:
             async with gate:
                 try:
-                    await asyncio.wait_for(connect(seat), HANDSHAKE_TIMEOUT)
+                    await asyncio.wait_for(connect(seat), timeout)
                 except ConnectFailed as error:
                     failures[str(error)] += 1
                 except TimeoutError:

@@ -36,7 +36,8 @@ def progress(result: RunResult) -> None:
     """Print the connection and memory figures as soon as they are known."""
     visitors, agents = result.visitors, result.agents
     print(
-        f"  agents {agents.connected}/{agents.attempted}; visitors "
+        f"  agents {agents.connected}/{agents.attempted}{_failures(agents.failures)};"
+        " visitors "
         f"{visitors.connected:,}/{visitors.attempted:,} in {visitors.seconds:.1f} s"
         f"{_failures(visitors.failures)}; deflate accepted "
         f"{result.deflate_accepted}; RSS {result.rss_before_kb / 1024:.0f} -> "

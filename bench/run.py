@@ -456,7 +456,10 @@ class Seeder:
             "is_active": True,
             "created_at": self.now,
         }
-        rows = [{**common, "email": e, "name": f"Agent {e[5:9]}"} for e in emails]
+        rows = [
+            {**common, "email": email, "name": f"Agent {n}"}
+            for n, email in enumerate(emails)
+        ]
         self.db.execute(insert(User), rows)
         agent_ids = list(self.db.scalars(select(User.id).order_by(User.id)))
         memberships = [
