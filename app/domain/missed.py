@@ -2,27 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from jinja2 import Environment, PackageLoader, select_autoescape
-
+from app.domain.emails import Email, render
 from app.models import Conversation, Message, Workspace
-
-_templates = Environment(
-    loader=PackageLoader("app", "templates/email"),
-    autoescape=select_autoescape(enabled_extensions=("html",), default=False),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-
-
-@dataclass(frozen=True)
-class Email:
-    """A rendered email."""
-
-    subject: str
-    text: str
-    html: str
 
 
 def render_missed_replies(
@@ -49,9 +30,10 @@ def render_missed_replies(
         "page": page if page and page.startswith(("http://", "https://")) else None,
     }
     count = len(replies)
-    return Email(
+    return render(
+        "missed_replies",
+        recipient=conversation.visitor.email,
         subject=f"{workspace.name} replied to you"
         + (f" ({count} new messages)" if count > 1 else ""),
-        text=_templates.get_template("missed_replies.txt").render(context),
-        html=_templates.get_template("missed_replies.html").render(context),
+        context=context,
     )

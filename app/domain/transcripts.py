@@ -2,36 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain.conversations import transcript_messages
+from app.domain.emails import Email, render
 from app.models import AuthorKind, Conversation, User, Workspace
 
-_templates = Environment(
-    loader=PackageLoader("app", "templates/email"),
-    autoescape=select_autoescape(enabled_extensions=("html",), default=False),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 
-
-@dataclass(frozen=True)
-class Transcript:
-    """A rendered transcript, ready to send."""
-
-    recipient: str
-    subject: str
-    text: str
-    html: str
-
-
-def render_transcript(
-    session: Session, conversation: Conversation
-) -> Transcript | None:
+def render_transcript(session: Session, conversation: Conversation) -> Email | None:
     """Render ``conversation`` as text and HTML; None when nobody can receive it."""
     visitor = conversation.visitor
     if not visitor.email:
@@ -59,11 +38,11 @@ def render_transcript(
         "conversation": conversation,
         "lines": lines,
     }
-    return Transcript(
+    return render(
+        "transcript",
         recipient=visitor.email,
         subject=f"Your conversation with {workspace.name}",
-        text=_templates.get_template("transcript.txt").render(context),
-        html=_templates.get_template("transcript.html").render(context),
+        context=context,
     )
 
 

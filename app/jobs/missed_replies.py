@@ -59,7 +59,7 @@ def email_missed_replies(conversation_id: int) -> bool:
     email = render_missed_replies(workspace, conversation, replies, names)
     send_email(
         current_app.config["SETTINGS"],
-        to=conversation.visitor.email,
+        to=email.recipient,
         subject=email.subject,
         text=email.text,
         html=email.html,
