@@ -7,7 +7,7 @@ from flask_wtf import CSRFProtect
 from app.db import Database
 from app.jobs import Jobs
 from app.presence import Presence
-from app.ratelimit import RateLimiter
+from app.ratelimit import InFlightLimit, RateLimiter
 from app.redis_client import RedisClient
 
 db = Database()
@@ -17,4 +17,5 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 jobs = Jobs()
 limiter = RateLimiter()
+sends = InFlightLimit()
 presence = Presence()

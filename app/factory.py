@@ -19,6 +19,7 @@ from app.extensions import (
     login_manager,
     presence,
     redis,
+    sends,
     socketio,
 )
 from app.models import AuthorKind
@@ -43,6 +44,7 @@ def build_app(config: Settings | None = None) -> Flask:
     jobs.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    sends.init_app(app)
     presence.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

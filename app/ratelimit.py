@@ -6,6 +6,8 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import current_app
@@ -84,3 +86,33 @@ class RateLimiter:
                 message or "Too many requests. Wait a few seconds and try again.",
                 retry_after=max(1, math.ceil(remaining)),
             )
+
+
+class InFlightLimit:
+    """Refuses work past a number of calls running at once in this process.
+
+    Past the rate a process can store, sends would queue for the database
+    and the event loop, and every message would arrive seconds late.
+    Refusing the excess at once with a rate-limit error keeps the rest
+    fast; clients retry with the same client message id.
+    """
+
+    def __init__(self) -> None:
+        self.limit = 0
+        self.running = 0
+
+    def init_app(self, app: Any) -> None:
+        """Take the limit from the settings (0: no limit)."""
+        self.limit = app.config["SETTINGS"].sends_in_flight
+
+    @contextmanager
+    def admit(self, message: str) -> Iterator[None]:
+        """Run the block, or raise RateLimited if the process is full."""
+        if self.limit and self.running >= self.limit:
+            logger.info("Refused work: %d calls already running", self.running)
+            raise RateLimited(message, retry_after=1)
+        self.running += 1
+        try:
+            yield
+        finally:
+            self.running -= 1

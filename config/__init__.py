@@ -137,6 +137,13 @@ VARIABLES: tuple[Variable, ...] = (
         "`10`",
         "Database connections kept open by each process (PostgreSQL).",
     ),
+    Variable(
+        "SENDS_IN_FLIGHT",
+        "`40`",
+        "Messages one web process stores at once; past it, sends get a "
+        "`rate_limited` ack and the client retries, instead of every message "
+        "waiting in line. `0` turns the limit off.",
+    ),
 )
 
 
@@ -233,6 +240,7 @@ class Settings:
     mail_from: str = "Parley <parley@localhost>"
     session_cookie_secure: bool = False
     db_pool_size: int = 10
+    sends_in_flight: int = 40
     presence_grace_seconds: int = 30
     missed_reply_email_delay_seconds: int = 120
     instance_path: Path = field(default_factory=lambda: Path("instance").resolve())
@@ -337,6 +345,9 @@ class Settings:
                 get("SESSION_COOKIE_SECURE") or ("true" if production else "false"),
             ),
             db_pool_size=_integer("DB_POOL_SIZE", get("DB_POOL_SIZE") or "10", 1, 500),
+            sends_in_flight=_integer(
+                "SENDS_IN_FLIGHT", get("SENDS_IN_FLIGHT") or "40", 0, 10_000
+            ),
             missed_reply_email_delay_seconds=_integer(
                 "MISSED_REPLY_EMAIL_DELAY_SECONDS",
                 get("MISSED_REPLY_EMAIL_DELAY_SECONDS") or "120",

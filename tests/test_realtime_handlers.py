@@ -1,8 +1,10 @@
 """The /widget and /agent handlers, through in-process Socket.IO clients."""
 
+from contextlib import ExitStack
+
 import pytest
 
-from app.extensions import db
+from app.extensions import db, sends
 from app.models import AuthorKind, Conversation, Message
 from tests.support.sockets import call, new_id, open_agent, open_widget, received
 
@@ -288,6 +290,40 @@ def test_visitor_flood_is_rate_limited(visitor):
     assert acks[-1]["error"]["code"] == "rate_limited"
     assert 1 <= acks[-1]["error"]["details"]["retry_after"] <= 10
     assert db.session.get(Conversation, conversation_id).last_seq == 10
+
+
+def test_a_full_process_refuses_sends_and_the_retry_goes_through(visitor, agent):
+    """Past SENDS_IN_FLIGHT, a send is refused at once; its retry stores it once."""
+    conversation_id = _start(visitor)
+    call(agent, A, "conversation:join", {"conversation_id": conversation_id})
+    limit = sends.limit
+    assert limit > 0
+    visitor_send = {
+        "conversation_id": conversation_id,
+        "client_msg_id": "busy-1",
+        "body": "Are you there?",
+    }
+    agent_send = {**visitor_send, "client_msg_id": "busy-2", "body": "Yes"}
+
+    # Fill the process as that many sends still storing would.
+    with ExitStack() as full:
+        for _ in range(limit):
+            full.enter_context(sends.admit("busy"))
+        refused = [
+            call(visitor, W, "message:send", visitor_send),
+            call(agent, A, "message:send", agent_send),
+        ]
+
+    for ack in refused:
+        assert ack["error"]["code"] == "rate_limited"
+        assert ack["error"]["details"]["retry_after"] == 1
+    assert db.session.get(Conversation, conversation_id).last_seq == 1
+    assert sends.running == 0
+    for sock, ns, payload in ((visitor, W, visitor_send), (agent, A, agent_send)):
+        assert call(sock, ns, "message:send", payload)["ok"]
+        assert call(sock, ns, "message:send", payload)["ok"]
+    db.session.expire_all()
+    assert db.session.get(Conversation, conversation_id).last_seq == 3
 
 
 def test_typing_is_forwarded_and_throttled(visitor, agent):

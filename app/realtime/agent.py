@@ -19,6 +19,7 @@ from app.models import Conversation
 from app.realtime import payloads, rooms
 from app.realtime.common import (
     Throttle,
+    admitted,
     catch_up,
     dispatch,
     need_bool,
@@ -116,6 +117,7 @@ def leave(data: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True}
 
 
+@admitted
 def send(data: dict[str, Any]) -> dict[str, Any]:
     """Store a reply or an internal note and ack it."""
     tenant = _tenant()

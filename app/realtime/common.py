@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from sqlalchemy import select
 
 from app.domain.conversations import messages_after
 from app.errors import ParleyError, ValidationError
-from app.extensions import db
+from app.extensions import db, sends
 from app.models import Conversation, User
 from app.realtime import payloads
 
@@ -70,6 +71,23 @@ def dispatch(
                 "message": "Something went wrong on our side. Retry in a moment.",
             },
         }
+
+
+def admitted(handler: Handler) -> Handler:
+    """Refuse ``handler`` with a rate-limit ack while the process is full.
+
+    For the handlers that store messages: see ``InFlightLimit``.
+    """
+
+    @functools.wraps(handler)
+    def gated(data: dict[str, Any]) -> dict[str, Any] | None:
+        with sends.admit(
+            "Many messages are arriving right now. Yours will be sent again "
+            "in a moment."
+        ):
+            return handler(data)
+
+    return gated
 
 
 def _size(data: Any) -> int:

@@ -29,6 +29,7 @@ from app.models import Conversation, Visitor
 from app.realtime import payloads, rooms
 from app.realtime.common import (
     Throttle,
+    admitted,
     catch_up,
     dispatch,
     need_bool,
@@ -145,6 +146,7 @@ def sync(data: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "conversations": answer}
 
 
+@admitted
 def send(data: dict[str, Any]) -> dict[str, Any]:
     """Store a visitor's message (starting a conversation if asked) and ack it."""
     me = _me()
