@@ -59,6 +59,8 @@ def test_queue_then_assignment_reaches_the_visitor(app, client, agent_client, te
     second = open_widget(app, client, workspace)
     waiting = _first_send(second, "Anyone?")["conversation"]
     assert waiting["queue"]["position"] == 1
+    # The first visitor was answered at once: a wait of under a minute, not none.
+    assert 0 <= waiting["queue"]["estimated_wait_seconds"] < 60
     assert waiting["availability"] == {"online": True, "reason": None}
 
     second.get_received(W)

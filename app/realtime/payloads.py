@@ -123,7 +123,7 @@ def queue(
     wait = estimated_wait(session, conv.team_id) if conv.team_id is not None else None
     return {
         "position": position,
-        "estimated_wait_seconds": int(wait.total_seconds()) if wait else None,
+        "estimated_wait_seconds": None if wait is None else int(wait.total_seconds()),
     }
 
 
