@@ -12,6 +12,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -20,9 +21,19 @@ import socketio
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select
 
-from app.models import AuthorKind, Conversation, Message, User, Visitor
+from app.domain.tenancy import Tenant
+from app.models import AuthorKind, Availability, Conversation, Message, User, Visitor
+from app.routing.assignment import (
+    agent_load,
+    assign_to,
+    estimated_wait,
+    queued_conversations,
+    set_availability,
+    set_capacity,
+)
+from app.routing.setup import create_team, set_members
 from tests.support.factories import PASSWORD, Factory
-from tests.support.http import sign_in
+from tests.support.http import csrf_token, sign_in
 from tests.support.processes import ROOT, WebProcess, base_env
 from tests.support.services import free_port, wait_until
 
@@ -407,7 +418,7 @@ def test_messages_written_offline_arrive_once(stack):
 
         context.set_offline(True)
         notice = page.locator("parley-widget .notice")
-        expect(notice).to_have_text("Reconnecting…", timeout=WAIT_MS)
+        expect(notice).to_contain_text("Reconnecting…", timeout=WAIT_MS)
         queued = ["Queued one", "Queued two", "Queued three"]
         for body in queued:
             send(page, body)
@@ -417,7 +428,7 @@ def test_messages_written_offline_arrive_once(stack):
         assert stack.visitor_bodies(conversation.id) == ["Before the outage"]
 
         context.set_offline(False)
-        expect(notice).to_be_hidden(timeout=WAIT_MS)
+        expect(notice).not_to_contain_text("Reconnecting", timeout=WAIT_MS)
         expected = ["Before the outage", *queued]
         wait_until(
             lambda: len(stack.visitor_bodies(conversation.id)) >= len(expected),
@@ -850,7 +861,7 @@ def test_widget_reconnects_and_catches_up_after_a_server_restart(stack):
 
     stack.parley.kill()
     notice = page.locator("parley-widget .notice")
-    expect(notice).to_have_text("Reconnecting…", timeout=WAIT_MS)
+    expect(notice).to_contain_text("Reconnecting…", timeout=WAIT_MS)
     send(page, "During the restart")
     # A reply stored while the widget is away reaches it by catch-up.
     stack.make.message(
@@ -861,7 +872,7 @@ def test_widget_reconnects_and_catches_up_after_a_server_restart(stack):
     )
     stack.parley.start().wait_ready()
 
-    expect(notice).to_be_hidden(timeout=45_000)
+    expect(notice).not_to_contain_text("Reconnecting", timeout=45_000)
     expect(bubbles(page)).to_have_text(
         [
             "Hello from Acme!",
@@ -882,33 +893,114 @@ def test_widget_reconnects_and_catches_up_after_a_server_restart(stack):
     context.close()
 
 
+# How long the default team's last visitors waited for a first agent, oldest
+# first: their median, the widget's estimate, is four minutes.
+PAST_WAITS = [timedelta(minutes=minutes) for minutes in (3, 4, 4, 10)]
+
+
+def full_team_with_a_queue(stack: Stack) -> tuple[User, list[Conversation], list]:
+    """Give the workspace an open default team whose one agent is full.
+
+    The agent, online, holds one conversation for each of PAST_WAITS, taken
+    after that wait, which fills their capacity; two more conversations wait
+    in the team's queue. Returns the agent, what they hold and the waiting
+    conversations, next first. All through the routing functions, so the
+    server reads the state it would have made itself.
+    """
+    session = stack.make.session
+    agent = session.scalar(select(User).where(User.email == stack.agent_email))
+    workspace = agent.workspace
+    admin = stack.make.admin(workspace)
+    tenant = Tenant(session, workspace.id)
+    team = create_team(tenant, "Support", by=admin)
+    assert team.is_default and team.business_hours == {}  # always open
+    set_members(tenant, team.id, {agent.id}, by=admin)
+    set_capacity(session, agent.id, len(PAST_WAITS))
+
+    # Nobody is online yet, so each new conversation waits in the queue.
+    held = [stack.make.conversation(workspace) for _ in PAST_WAITS]
+    for conversation, waited in zip(held, PAST_WAITS, strict=True):
+        assign_to(
+            session, conversation.id, agent.id, now=conversation.created_at + waited
+        )
+    assert set_availability(session, agent.id, Availability.ONLINE) == []
+    waiting = [stack.make.conversation(workspace) for _ in range(2)]
+
+    assert agent_load(session, agent.id) == agent.capacity == len(PAST_WAITS)
+    assert queued_conversations(session, team.id) == [c.id for c in waiting]
+    assert estimated_wait(session, team.id) == timedelta(minutes=4)
+    return agent, held, waiting
+
+
+def console_for(stack: Stack, email: str) -> requests.Session:
+    """Sign in to the console as ``email``, ready for its actions' posts."""
+    http = requests.Session()
+    landed = sign_in(http, stack.parley.url, email, PASSWORD)
+    assert landed.status_code == 200, landed.text
+    inbox = http.get(f"{stack.parley.url}/console/", timeout=10)
+    http.headers["X-CSRFToken"] = csrf_token(inbox.text)
+    http.headers["Accept"] = "application/json"
+    return http
+
+
 def test_queue_position_shows_while_waiting(stack):
-    """With the proposed `queue` summary field, the visitor sees their place."""
+    """The visitor sees their real place in the queue and the wait, kept live.
+
+    Nothing is intercepted: the server computes the `queue` summary field
+    from the database, then pushes the new place whenever room frees ahead.
+    """
+    agent, held, waiting = full_team_with_a_queue(stack)
     context = stack.browser.new_context()
     page = context.new_page()
     page.goto(stack.plain_page())
     open_widget(page)
     send(page, "Anyone free?")
-    first_conversation(stack)
     expect(page.locator("parley-widget .msg.mine .status")).to_have_text(
         ["Sent"], timeout=WAIT_MS
     )
-
-    def waiting(route):
-        response = route.fetch()
-        data = response.json()
-        for summary in data["conversations"]:
-            summary["queue"] = {"position": 3, "estimated_wait_seconds": 240}
-        route.fulfill(response=response, json=data)
-
-    page.route("**/api/widget/session", waiting)
-    page.reload()
-    open_widget(page)
-    expect(page.locator("parley-widget .notice")).to_have_text(
+    mine = stack.conversations()[-1]
+    assert mine.id not in {c.id for c in held + waiting}
+    assert mine.assignee_id is None
+    notice = page.locator("parley-widget .notice")
+    expect(notice).to_have_text(
         "You are number 3 in the queue. Estimated wait: about 4 min.",
         timeout=WAIT_MS,
     )
-    context.close()
+
+    # Room frees in the server (an agent's actions in the console), which
+    # tells the visitors still waiting their new place at once.
+    console = console_for(stack, agent.email)
+
+    def close(conversation: Conversation) -> None:
+        url = f"{stack.parley.url}/console/conversations/{conversation.id}/close"
+        answer = console.post(url, timeout=10)
+        assert answer.status_code == 200 and answer.json()["ok"], answer.text
+
+    try:
+        # The visitor at the head of the queue gives up and is closed.
+        close(waiting[0])
+        expect(notice).to_have_text(
+            "You are number 2 in the queue. Estimated wait: about 4 min.",
+            timeout=WAIT_MS,
+        )
+        # The agent ends a chat; the next in the queue gets them.
+        close(held[0])
+        expect(notice).to_have_text(
+            "You are number 1 in the queue. Estimated wait: about 4 min.",
+            timeout=WAIT_MS,
+        )
+        # And another: now it is this visitor's turn, so the notice goes.
+        close(held[1])
+        expect(page.locator("parley-widget .log")).to_contain_text(
+            "Alex Agent joined the conversation.", timeout=WAIT_MS
+        )
+        expect(notice).to_be_hidden()
+        expect(notice).to_have_text("")
+        stack.make.session.expire_all()
+        assert stack.make.session.get(Conversation, mine.id).assignee_id == agent.id
+    finally:
+        console.close()
+        context.close()
 
 
 def test_links_are_clickable_and_markup_stays_text(stack):

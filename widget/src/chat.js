@@ -119,8 +119,9 @@ export class Chat {
     const body = { key: this.key, page: currentPage() };
     const token = this.store.token;
     if (token) body.token = token;
-    // Proposed fields (docs/protocol.md, "Widget settings and queue"): only
-    // sent once the host page called identify() or setAttributes().
+    // Optional fields (docs/protocol.md, "Widget settings, identity and
+    // queue"): only sent once the host page called identify() or
+    // setAttributes().
     if (this.identity) body.identity = this.identity;
     if (this.attributes) body.attributes = this.attributes;
     return body;
@@ -571,7 +572,7 @@ export class Chat {
     }
   }
 
-  // Visitor details (proposed protocol) ---------------------------------
+  // Visitor details (visitor:update) ------------------------------------
 
   /** Send name, email or attributes with `visitor:update` when connected. */
   updateVisitor(fields) {
