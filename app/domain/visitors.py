@@ -68,12 +68,17 @@ def workspace_by_key(session: Session, key: object) -> Workspace:
     return workspace
 
 
+def allowed_origins(workspace: Workspace) -> list[str]:
+    """Return the origins whose pages may embed the widget; empty means any."""
+    return list((workspace.settings or {}).get("allowed_origins") or [])
+
+
 def origin_allowed(workspace: Workspace, origin: str | None) -> bool:
     """True if a page at ``origin`` may use this workspace's widget.
 
     An empty allowlist allows any origin (the admin pages warn about it).
     """
-    allowed = (workspace.settings or {}).get("allowed_origins") or []
+    allowed = allowed_origins(workspace)
     if not allowed:
         return True
     return origin is not None and origin.rstrip("/") in {o.rstrip("/") for o in allowed}
@@ -232,11 +237,16 @@ def _email(value: object) -> str:
         raise ValidationError(f"{value!r} is not an email address.") from None
 
 
+def new_identity_secret() -> str:
+    """Return a fresh identity secret: 32 random bytes, in hex."""
+    return secrets.token_hex(32)
+
+
 def identity_secret(session: Session, workspace: Workspace) -> str:
     """Return the workspace's identity secret, creating it on first use. Commits."""
     settings = dict(workspace.settings or {})
     if not settings.get("identity_secret"):
-        settings["identity_secret"] = secrets.token_hex(32)
+        settings["identity_secret"] = new_identity_secret()
         workspace.settings = settings
         session.commit()
     return settings["identity_secret"]
