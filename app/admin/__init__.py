@@ -1,7 +1,8 @@
-"""The admin pages for routing: teams, members, capacities, rules, hours.
+"""The admin pages: routing (teams, members, capacities, rules) and the widget.
 
-Admins only; an agent gets 403. Every object is reached through the
-signed-in admin's Tenant, so another workspace's ids are 404.
+The widget page's views are in :mod:`app.admin.widget`. Admins only; an
+agent gets 403. Every object is reached through the signed-in admin's
+Tenant, so another workspace's ids are 404.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from app.admin.forms import (
     TesterForm,
 )
 from app.db import utcnow
+from app.domain import widget_settings
 from app.domain.tenancy import Tenant
 from app.errors import Conflict, Forbidden, ValidationError
 from app.extensions import db, login_manager
@@ -53,7 +55,9 @@ def require_admin() -> Response | None:
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     if not current_user.is_admin:
-        raise Forbidden("Only admins can change routing.", code="admin_only")
+        raise Forbidden(
+            "Only admins can change routing and the widget.", code="admin_only"
+        )
     return None
 
 
@@ -91,6 +95,9 @@ def teams() -> Page:
             teams=setup.teams(scope),
             form=form,
             strategies=STRATEGY_LABELS,
+            any_origin=widget_settings.open_to_any_origin(
+                widget_settings.workspace_of(scope)
+            ),
         ),
         status,
     )
@@ -305,3 +312,7 @@ def move_rule(rule_id: int) -> Page:
     offset = -1 if form.direction.data == "up" else 1
     setup.move_rule(tenant(), rule_id, offset, by=current_user)
     return redirect(url_for("admin.rules"))
+
+
+# The widget page's views register on this blueprint when it is imported.
+from app.admin import widget  # noqa: E402, F401

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    ColorField,
     HiddenField,
     IntegerField,
     SelectField,
@@ -14,6 +15,7 @@ from wtforms import (
 from wtforms.fields import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange
 
+from app.domain.widget_settings import LANGUAGES
 from app.models import Strategy
 from app.models.workspace import DEFAULT_OFFLINE_GRACE_SECONDS
 
@@ -21,6 +23,15 @@ STRATEGIES = [
     SelectChoice(Strategy.LEAST_BUSY.value, "Least busy"),
     SelectChoice(Strategy.ROUND_ROBIN.value, "Round-robin"),
     SelectChoice(Strategy.MANUAL.value, "Manual (agents take from the queue)"),
+]
+ASK_CHOICES = [
+    SelectChoice("off", "Don't ask"),
+    SelectChoice("optional", "Ask, optional"),
+    SelectChoice("required", "Ask, required"),
+]
+LANGUAGE_CHOICES = [
+    SelectChoice("", "Automatic: the visitor's browser language"),
+    *(SelectChoice(code, f"{name} ({code})") for code, name in LANGUAGES.items()),
 ]
 DAY_NAMES = {
     "mon": "Monday",
@@ -122,3 +133,41 @@ class TesterForm(FlaskForm):
     language = StringField("Language", validators=[Length(max=35)])
     prechat = TextAreaField("Pre-chat answers (name = answer, one a line)")
     attributes = TextAreaField("Attributes (name = value, one a line)")
+
+
+class WidgetForm(FlaskForm):
+    """A workspace's widget settings; app.domain.widget_settings checks them."""
+
+    greeting = StringField(
+        "Greeting",
+        description="The first message visitors see. Empty for the widget's "
+        "own greeting in the visitor's language.",
+    )
+    color = ColorField(
+        "Accent colour",
+        description="The launcher, the header and the visitor's messages.",
+    )
+    language = SelectField("Language", choices=LANGUAGE_CHOICES)
+    allowed_origins = TextAreaField(
+        "Allowed origins (one a line)",
+        description="Scheme, host and port of each site that may show the chat, "
+        "like https://www.example.com. Empty allows any website.",
+        validators=[Length(max=20_000)],
+    )
+    ask_name = SelectField("Name", choices=ASK_CHOICES)
+    ask_email = SelectField("Email", choices=ASK_CHOICES)
+    ask_topic = SelectField("Topic", choices=ASK_CHOICES)
+    topic_options = TextAreaField(
+        "Topic options (value = label, one a line)",
+        description="Empty lets visitors type their topic. Routing rules on the "
+        "pre-chat answer topic match the value.",
+        validators=[Length(max=20_000)],
+    )
+
+
+class SecretForm(FlaskForm):
+    """Replace the identity secret; the admin confirms when one exists."""
+
+    confirm = BooleanField(
+        "Yes, replace the secret: hashes made with the current one stop verifying."
+    )
