@@ -90,7 +90,7 @@ def start_conversation(
     tenant.session.flush()
     if commit:
         tenant.session.commit()
-        events.conversation_started.send(conversation_id=conversation.id)
+        events.announce(events.conversation_started, conversation_id=conversation.id)
     return conversation
 
 
@@ -319,7 +319,7 @@ def visitor_send(
         queued = settle_reopened(session, conversation.id)
     session.commit()
     if started:
-        events.conversation_started.send(conversation_id=conversation.id)
+        events.announce(events.conversation_started, conversation_id=conversation.id)
     if queued:
         from app.routing.assignment import assign_next
 
@@ -434,7 +434,7 @@ def close_conversation(
         obj=("conversation", conversation.id),
     )
     session.commit()
-    events.conversation_closed.send(conversation_id=conversation.id)
+    events.announce(events.conversation_closed, conversation_id=conversation.id)
     return conversation
 
 

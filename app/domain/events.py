@@ -17,11 +17,14 @@ Two kinds of sending:
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from blinker import Namespace, Signal
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+
+logger = logging.getLogger(__name__)
 
 _signals = Namespace()
 
@@ -40,6 +43,23 @@ conversation_changed = _signals.signal("conversation-changed")
 
 _PENDING = "parley.pending_events"
 _CHANGED = "parley.changed_conversations"
+
+
+def announce(signal: Signal, **payload: Any) -> None:
+    """Send ``signal`` to each receiver, one failing receiver stopping no other.
+
+    What is announced is already committed, so a receiver that fails (a job
+    queue that is down, say) is logged and must not undo or hide it.
+    """
+    for receiver in signal.receivers_for(None):
+        try:
+            receiver(None, **payload)
+        except Exception:
+            logger.exception(
+                "Receiver %s of %s failed",
+                getattr(receiver, "__name__", receiver),
+                signal.name,
+            )
 
 
 def after_commit(session: Session, signal: Signal, **payload: Any) -> None:
@@ -77,9 +97,9 @@ def _send_pending(session: Session) -> None:
     pending = session.info.pop(_PENDING, [])
     changed = session.info.pop(_CHANGED, set())
     for signal, payload in pending:
-        signal.send(**payload)
+        announce(signal, **payload)
     if changed:
-        conversation_changed.send(conversation_ids=changed)
+        announce(conversation_changed, conversation_ids=changed)
 
 
 @event.listens_for(Session, "after_rollback")
