@@ -27,6 +27,10 @@ JOB_MODULES = ("app.jobs.transcripts", "app.jobs.missed_replies")
 #: Seconds to wait before each retry; its length is the number of retries.
 RETRY_BACKOFF = (5, 30, 120)
 
+#: Seconds between attempts to queue a job while Redis cannot be reached;
+#: its length is the number of attempts after the first.
+REQUEUE_BACKOFF = (1, 2, 4, 8, 15, 30, 60, 60, 60, 60, 60, 60)
+
 #: Longest a single run of a job may take before RQ stops it.
 JOB_TIMEOUT_SECONDS = 300
 
@@ -69,7 +73,10 @@ class Jobs:
             from redis import Redis
             from rq import Queue
 
-            queue = Queue(QUEUE_NAME, connection=Redis.from_url(settings.redis_url))
+            connection = Redis.from_url(
+                settings.redis_url, socket_connect_timeout=5, socket_timeout=10
+            )
+            queue = Queue(QUEUE_NAME, connection=connection)
         app.extensions["jobs"] = queue
 
     def stop(self) -> None:
@@ -83,20 +90,7 @@ class Jobs:
             raise KeyError(f"No job named {name!r}.")
         queue = current_app.extensions["jobs"]
         if queue is not None:
-            from rq import Retry
-
-            options = {
-                "kwargs": ids,
-                "retry": Retry(max=len(RETRY_BACKOFF), interval=list(RETRY_BACKOFF)),
-                "job_timeout": JOB_TIMEOUT_SECONDS,
-                "description": f"{name} {ids}",
-            }
-            enqueued = (
-                queue.enqueue_in(timedelta(seconds=delay), function, **options)
-                if delay
-                else queue.enqueue(function, **options)
-            )
-            logger.info("Queued job %s %s as %s", name, ids, enqueued.id)
+            _enqueue_or_retry(queue, name, function, ids, delay)
             return
 
         from app.extensions import socketio
@@ -104,6 +98,62 @@ class Jobs:
         app = current_app._get_current_object()
         socketio.start_background_task(_run_inline, app, name, function, ids, delay)
         logger.info("Started job %s %s in-process", name, ids)
+
+
+def _enqueue_or_retry(
+    queue: Any, name: str, function: Callable[..., Any], ids: dict, delay: float
+) -> None:
+    """Queue the job in RQ; while Redis is unreachable, keep trying in the background.
+
+    The change that asked for the job is already committed, so a Redis
+    outage must neither fail it nor drop the job.
+    """
+    from redis.exceptions import RedisError
+
+    try:
+        _enqueue_rq(queue, name, function, ids, delay)
+    except RedisError as error:
+        from app.extensions import socketio
+
+        logger.warning("Cannot queue job %s %s yet (%s); retrying", name, ids, error)
+        socketio.start_background_task(
+            _enqueue_when_back, queue, name, function, ids, delay
+        )
+
+
+def _enqueue_when_back(
+    queue: Any, name: str, function: Callable[..., Any], ids: dict, delay: float
+) -> None:
+    """Retry queueing a job with REQUEUE_BACKOFF until Redis answers."""
+    from redis.exceptions import RedisError
+
+    for pause in REQUEUE_BACKOFF:
+        time.sleep(pause)
+        try:
+            _enqueue_rq(queue, name, function, ids, delay)
+            return
+        except RedisError:
+            logger.debug("Redis still unreachable for job %s %s", name, ids)
+    logger.error("Job %s %s lost: Redis stayed unreachable", name, ids)
+
+
+def _enqueue_rq(
+    queue: Any, name: str, function: Callable[..., Any], ids: dict, delay: float
+) -> None:
+    from rq import Retry
+
+    options = {
+        "kwargs": ids,
+        "retry": Retry(max=len(RETRY_BACKOFF), interval=list(RETRY_BACKOFF)),
+        "job_timeout": JOB_TIMEOUT_SECONDS,
+        "description": f"{name} {ids}",
+    }
+    enqueued = (
+        queue.enqueue_in(timedelta(seconds=delay), function, **options)
+        if delay
+        else queue.enqueue(function, **options)
+    )
+    logger.info("Queued job %s %s as %s", name, ids, enqueued.id)
 
 
 def _run_inline(
