@@ -677,6 +677,18 @@ def run_async(coroutine) -> None:
         uvloop.run(coroutine)
 
 
+def _jsonable(value: object) -> object:
+    """``value`` with every dict key turned into text (steps are keyed by tuples)."""
+    if isinstance(value, dict):
+        return {
+            (key if isinstance(key, str) else str(key)): _jsonable(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run every mode against Parley and the relay; print the comparison."""
     options = parse_args(argv)
@@ -701,7 +713,7 @@ def main(argv: list[str] | None = None) -> int:
     print(report.table(results, options))
     if options.json_path:
         data = [asdict(r) | {"kb_per_connection": r.kb_per_connection} for r in results]
-        options.json_path.write_text(json.dumps(data, indent=2, default=str))
+        options.json_path.write_text(json.dumps(_jsonable(data), indent=2, default=str))
     return 0 if all(r.failure is None for r in results) else 1
 
 
