@@ -55,11 +55,12 @@ def connect(auth: Any = None):
         raise ConnectionRefusedError(
             "Sign in to the console first.", {"code": "unauthorized"}
         )
-    workspace_id = current_user.workspace_id
-    join_room(rooms.workspace_agents(workspace_id))
-    presence.connected("agent", workspace_id, current_user.id, request.sid)
+    workspace_id, agent_id = current_user.workspace_id, current_user.id
+    # Hand the connection back first: coming online opens a session of its own.
     db.session.rollback()
-    logger.debug("Agent %s connected as %s", current_user.id, request.sid)
+    join_room(rooms.workspace_agents(workspace_id))
+    presence.connected("agent", workspace_id, agent_id, request.sid)
+    logger.debug("Agent %s connected as %s", agent_id, request.sid)
 
 
 @socketio.on("disconnect", namespace=rooms.AGENT)
@@ -177,7 +178,9 @@ def set_presence(data: dict[str, Any]) -> dict[str, Any]:
     if status not in ("online", "away"):
         raise ValidationError("status must be online or away.")
     tenant = _tenant()
-    presence.set_status(tenant.workspace_id, current_user.id, status)
+    agent_id = current_user.id
+    db.session.rollback()  # the change of status opens a session of its own
+    presence.set_status(tenant.workspace_id, agent_id, status)
     return {"ok": True, "status": status}
 
 

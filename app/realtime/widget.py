@@ -84,10 +84,11 @@ def connect(auth: Any = None):
             "token_mismatch", "This visitor token belongs to another workspace."
         )
 
-    _sockets[request.sid] = VisitorSocket(workspace.id, identity.visitor_id)
-    join_room(rooms.visitor(identity.visitor_id))
-    presence.connected("visitor", workspace.id, identity.visitor_id, request.sid)
+    workspace_id = workspace.id
     db.session.rollback()
+    _sockets[request.sid] = VisitorSocket(workspace_id, identity.visitor_id)
+    join_room(rooms.visitor(identity.visitor_id))
+    presence.connected("visitor", workspace_id, identity.visitor_id, request.sid)
     logger.debug("Visitor %s connected as %s", identity.visitor_id, request.sid)
 
 
