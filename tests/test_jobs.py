@@ -7,8 +7,10 @@ from rq import Queue
 
 from app import create_app
 from app.domain import events
-from app.extensions import jobs
+from app.domain.conversations import post_message
+from app.extensions import db, jobs
 from app.jobs import QUEUE_NAME
+from app.models import AuthorKind
 from tests.support.services import wait_until
 
 
@@ -27,6 +29,29 @@ def test_a_failing_receiver_stops_no_other():
     signal.connect(listener)
     events.announce(signal, conversation_id=7)
     assert heard == [{"conversation_id": 7}]
+
+
+def test_broadcasts_run_once_the_connection_is_back_in_the_pool(app, make):
+    """A receiver that opens its own session never needs a second connection."""
+    conversation = make.conversation()
+    checked_out = []
+
+    def receiver(_sender, **_payload):
+        checked_out.append(db.engine.pool.checkedout())
+
+    events.message_posted.connect(receiver)
+    try:
+        post_message(
+            db.session,
+            conversation.id,
+            author_kind=AuthorKind.VISITOR,
+            author_id=conversation.visitor_id,
+            body="Hello",
+            client_msg_id="pool-1",
+        )
+    finally:
+        events.message_posted.disconnect(receiver)
+    assert checked_out == [0]
 
 
 def test_a_job_asked_for_while_redis_is_down_is_queued_once_it_is_back(

@@ -11,8 +11,9 @@ Two kinds of sending:
 - Broadcast signals (``message_posted``, ``conversation_changed``) are queued
   on the session with :func:`after_commit` wherever the change is made, and
   sent when that transaction commits, dropped when it rolls back. Their
-  receivers run inside SQLAlchemy's commit hook and must not use the session
-  that committed (they may open their own).
+  receivers run once the committed transaction has ended and its connection
+  is back in the pool, still inside ``commit()``; they open sessions of their
+  own.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ conversation_changed = _signals.signal("conversation-changed")
 
 _PENDING = "parley.pending_events"
 _CHANGED = "parley.changed_conversations"
+_COMMITTED = "parley.committed_events"
 
 
 def announce(signal: Signal, **payload: Any) -> None:
@@ -93,9 +95,28 @@ def _changed(obj: Any, names: tuple[str, ...]) -> bool:
 
 
 @event.listens_for(Session, "after_commit")
-def _send_pending(session: Session) -> None:
-    pending = session.info.pop(_PENDING, [])
-    changed = session.info.pop(_CHANGED, set())
+def _commit_pending(session: Session) -> None:
+    session.info[_COMMITTED] = (
+        session.info.pop(_PENDING, []),
+        session.info.pop(_CHANGED, set()),
+    )
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _send_committed(session: Session, transaction: Any) -> None:
+    # SQLAlchemy runs after_commit while the session still holds its
+    # connection, and receivers open sessions of their own: sending from
+    # there would need two pooled connections per commit, and a full pool
+    # would wait on itself. Here, at the end of the outermost transaction,
+    # the connection is back in the pool.
+    if transaction.parent is not None:
+        return
+    committed = session.info.pop(_COMMITTED, None)
+    session.info.pop(_PENDING, None)
+    session.info.pop(_CHANGED, None)
+    if committed is None:
+        return
+    pending, changed = committed
     for signal, payload in pending:
         announce(signal, **payload)
     if changed:
