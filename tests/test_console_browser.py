@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tests.support.factories import PASSWORD, Factory
 from tests.support.live import ChatClient, visitor_token, wait_for_bodies
@@ -54,19 +54,6 @@ class Stack:
         expect(page.locator("h1")).to_have_text("Unassigned", timeout=WAIT_MS)
         expect(page.locator("[data-connection]")).to_have_text("Live", timeout=WAIT_MS)
         return page
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Headless Chromium from Debian's package."""
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            headless=True,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-        )
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
