@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import time
 import warnings
 from typing import TYPE_CHECKING
 
@@ -42,8 +43,12 @@ def patch(mode: str) -> None:
         eventlet.monkey_patch()
         from psycogreen.eventlet import patch_psycopg
     elif mode == "gevent":
+        import gevent
         from gevent import monkey
 
+        # gevent keeps each greenlet's spawning stack for debugging tools: a
+        # dozen objects per connection that every full collection walks.
+        gevent.config.track_greenlet_tree = False
         monkey.patch_all()
         from psycogreen.gevent import patch_psycopg
     else:
@@ -139,6 +144,61 @@ def _freeze_start_up_objects() -> None:
     logger.debug("Froze %d start-up objects", gc.get_freeze_count())
 
 
+#: How often the collector looks for a finished full collection to follow.
+COLLECTOR_TICK_SECONDS = 1.0
+#: How often everything, frozen objects included, is collected once.
+SWEEP_SECONDS = 900.0
+
+
+class Collector:
+    """Keeps Python's full collections short while thousands of sockets are open.
+
+    Every open connection holds a hundred or so objects that the cyclic
+    collector walks on each full collection: about 0.2 s per 2,000
+    connections here, during which no message moves, every few seconds under
+    traffic. Right after each full collection, what survived it is live, and
+    most of it is long-lived connection state, so it is frozen: later full
+    collections walk only what is newer. A frozen object that becomes
+    garbage (a closed connection's cycles) is only freed by a sweep, which
+    unfreezes and collects everything once every ``SWEEP_SECONDS``; that
+    bounds the memory held back, and the one long pause, to a quarter hour.
+    """
+
+    def __init__(self, sweep_seconds: float = SWEEP_SECONDS) -> None:
+        self.sweep_seconds = sweep_seconds
+        self.full_collections = 0
+        self.frozen_after = 0
+        self.sweeps = 0
+
+    def watch(self, phase: str, info: dict) -> None:
+        """Count full collections (a ``gc.callbacks`` hook)."""
+        if phase == "stop" and info["generation"] == 2:
+            self.full_collections += 1
+
+    def tick(self, now: float, last_sweep: float) -> float:
+        """Freeze after a new full collection or sweep when due; return last sweep."""
+        if now - last_sweep >= self.sweep_seconds:
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
+            self.sweeps += 1
+            self.frozen_after = self.full_collections
+            logger.info("Swept; %d objects frozen", gc.get_freeze_count())
+            return now
+        if self.full_collections != self.frozen_after:
+            self.frozen_after = self.full_collections
+            gc.freeze()
+        return last_sweep
+
+    def run(self, sleep) -> None:
+        """Tick for as long as the process lives, sleeping with ``sleep``."""
+        gc.callbacks.append(self.watch)
+        last_sweep = time.monotonic()
+        while True:
+            sleep(COLLECTOR_TICK_SECONDS)
+            last_sweep = self.tick(time.monotonic(), last_sweep)
+
+
 def serve(app: Flask, host: str, port: int, max_connections: int) -> None:
     """Serve ``app`` (with Socket.IO) until the process is stopped."""
     mode = app.extensions["socketio"].server.eio.async_mode
@@ -146,6 +206,9 @@ def serve(app: Flask, host: str, port: int, max_connections: int) -> None:
     app.wsgi_app = wsgi
     _speed_up_websockets(mode)
     _freeze_start_up_objects()
+    app.extensions["socketio"].start_background_task(
+        Collector().run, app.extensions["socketio"].sleep
+    )
     logger.info("Serving on http://%s:%s with %s", host, port, mode)
 
     if mode == "eventlet":
