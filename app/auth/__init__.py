@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from flask import (
     Blueprint,
@@ -15,6 +16,7 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
@@ -51,19 +53,26 @@ def load_user(user_id: str) -> User | None:
     """Return the signed-in user from the session, if still active."""
     if not user_id.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.is_active or _signed_out_since(user.id):
+    # One query: every console request and agent socket event comes here.
+    row = db.session.execute(
+        select(User, SignOut.at)
+        .outerjoin(SignOut, SignOut.user_id == User.id)
+        .where(User.id == int(user_id))
+    ).one_or_none()
+    if row is None:
+        return None
+    user, signed_out_at = row
+    if not user.is_active or _signed_out_since(signed_out_at):
         return None
     return user
 
 
-def _signed_out_since(user_id: int) -> bool:
+def _signed_out_since(signed_out_at: datetime | None) -> bool:
     """True when the user signed out everywhere after this session began."""
-    mark = db.session.get(SignOut, user_id)
-    if mark is None:
+    if signed_out_at is None:
         return False
     began = session.get(SIGNED_IN_AT)
-    return not isinstance(began, int | float) or began < mark.at.timestamp()
+    return not isinstance(began, int | float) or began < signed_out_at.timestamp()
 
 
 @bp.route("/login", methods=["GET", "POST"])

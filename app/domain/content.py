@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from html import escape
 
 from bleach.linkifier import Linker
@@ -51,11 +52,15 @@ _cleaner = Cleaner(
 )
 
 
+# One message is rendered for its ack, its agents and its visitor within
+# milliseconds of each other; bleach's parse is the costly part of a send.
+@lru_cache(maxsize=1024)
 def render_html(body: str) -> str:
     """Return ``body`` as HTML: all text escaped, links made clickable.
 
     The sender's text is escaped first, so markup in it stays text; only the
     links the linker adds are tags, and the cleaner checks them once more
-    against an allowlist.
+    against an allowlist. Recent results are cached: the output depends on
+    the text alone.
     """
     return _cleaner.clean(_linker.linkify(escape(body)))

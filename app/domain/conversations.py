@@ -6,8 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
+from sqlalchemy.sql.expression import ClauseElement
 
 from app.db import utcnow
 from app.domain import audit, events
@@ -164,11 +167,12 @@ def append_message(
             Conversation.last_visible_seq,
             Conversation.workspace_id,
         )
-        .execution_options(synchronize_session="fetch")
+        .execution_options(synchronize_session=False)
     ).one_or_none()
     if claimed is None:
         raise NotFound(f"No conversation {conversation_id}.")
     seq, prev_visible, workspace_id = claimed
+    _set_loaded(session, conversation_id, last_seq=seq)
 
     if client_msg_id is not None:
         earlier = _find_retry(
@@ -176,7 +180,7 @@ def append_message(
         )
         if earlier is not None:
             # Hand the number back; the row is still locked by us.
-            _set_counters(session, conversation_id, last_seq=Conversation.last_seq - 1)
+            _set_counters(session, conversation_id, last_seq=seq - 1)
             return earlier, False
 
     message = Message(
@@ -190,18 +194,15 @@ def append_message(
         created_at=utcnow(),
     )
     session.add(message)
-    if author_kind != AuthorKind.NOTE:
-        _set_counters(session, conversation_id, last_visible_seq=seq)
     if author_kind == AuthorKind.AGENT:
-        session.execute(
-            update(Conversation)
-            .where(
-                Conversation.id == conversation_id,
-                Conversation.first_response_at.is_(None),
-            )
-            .values(first_response_at=message.created_at)
-            .execution_options(synchronize_session="fetch")
+        _set_counters(
+            session,
+            conversation_id,
+            last_visible_seq=seq,
+            first_response_at=_first_response(session, conversation_id, message),
         )
+    elif author_kind != AuthorKind.NOTE:
+        _set_counters(session, conversation_id, last_visible_seq=seq)
     session.flush()
 
     author_name = None
@@ -217,12 +218,39 @@ def append_message(
 
 
 def _set_counters(session: Session, conversation_id: int, **values: Any) -> None:
+    """Store counter values on a conversation whose row this transaction holds."""
     session.execute(
         update(Conversation)
         .where(Conversation.id == conversation_id)
         .values(**values)
-        .execution_options(synchronize_session="fetch")
+        .execution_options(synchronize_session=False)
     )
+    _set_loaded(session, conversation_id, **values)
+
+
+def _first_response(session: Session, conversation_id: int, message: Message) -> Any:
+    """Return the first-response time to store with an agent's ``message``."""
+    loaded = session.identity_map.get(identity_key(Conversation, conversation_id))
+    if loaded is not None and "first_response_at" in loaded.__dict__:
+        return loaded.first_response_at or message.created_at
+    return func.coalesce(Conversation.first_response_at, message.created_at)
+
+
+def _set_loaded(session: Session, conversation_id: int, **values: Any) -> None:
+    """Give a loaded Conversation the values an UPDATE just stored.
+
+    SQLAlchemy's own synchronizing of each UPDATE ("fetch") took a tenth of
+    a send's CPU. A value known only to the database is expired instead, and
+    reloads if it is read.
+    """
+    loaded = session.identity_map.get(identity_key(Conversation, conversation_id))
+    if loaded is None:
+        return
+    for name, value in values.items():
+        if isinstance(value, ClauseElement):
+            session.expire(loaded, [name])
+        else:
+            set_committed_value(loaded, name, value)
 
 
 def _find_retry(
@@ -381,7 +409,7 @@ def mark_read(
         update(Conversation)
         .where(Conversation.id == conversation.id, column < target)
         .values({column: target})
-        .execution_options(synchronize_session="fetch")
+        .execution_options(synchronize_session=False)
     )
     session.commit()
     session.refresh(conversation)

@@ -68,11 +68,7 @@ def stored_messages(
 def conversation(conv: Conversation) -> dict[str, Any]:
     """Return a conversation summary."""
     return {
-        "id": conv.id,
-        "status": conv.status.value,
-        "last_seq": conv.last_seq,
-        "visitor_read_seq": conv.visitor_read_seq,
-        "agent_read_seq": conv.agent_read_seq,
+        **_state(conv),
         "assignee": (
             {"id": conv.assignee.id, "name": conv.assignee.name}
             if conv.assignee
@@ -87,21 +83,31 @@ def conversation(conv: Conversation) -> dict[str, Any]:
     }
 
 
+def _state(conv: Conversation) -> dict[str, Any]:
+    return {
+        "id": conv.id,
+        "status": conv.status.value,
+        "last_seq": conv.last_seq,
+        "visitor_read_seq": conv.visitor_read_seq,
+        "agent_read_seq": conv.agent_read_seq,
+    }
+
+
 def conversation_for_visitor(
     conv: Conversation, session: Session | None = None, position: int | None = None
 ) -> dict[str, Any]:
-    """A summary without the ids of agents and teams.
+    """A summary without the ids of agents and teams, or notes in ``last_seq``.
 
     With a session it also says where the visitor stands: their place in
     the queue while nobody has taken the conversation, and whether its team
     can answer now.
     """
-    summary = conversation(conv)
-    summary["last_seq"] = conv.last_visible_seq
-    summary.pop("visitor", None)
-    if summary["assignee"]:
-        summary["assignee"] = {"name": summary["assignee"]["name"]}
-    summary["team"] = {"name": summary["team"]["name"]} if summary["team"] else None
+    summary = {
+        **_state(conv),
+        "last_seq": conv.last_visible_seq,
+        "assignee": {"name": conv.assignee.name} if conv.assignee else None,
+        "team": {"name": conv.team.name} if conv.team else None,
+    }
     if session is not None:
         summary["queue"] = queue(session, conv, position)
         summary["availability"] = availability(session, conv.workspace_id, conv.team_id)
