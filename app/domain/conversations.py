@@ -199,7 +199,9 @@ def append_message(
             session,
             conversation_id,
             last_visible_seq=seq,
-            first_response_at=_first_response(session, conversation_id, message),
+            first_response_at=func.coalesce(
+                Conversation.first_response_at, message.created_at
+            ),
         )
     elif author_kind != AuthorKind.NOTE:
         _set_counters(session, conversation_id, last_visible_seq=seq)
@@ -226,14 +228,6 @@ def _set_counters(session: Session, conversation_id: int, **values: Any) -> None
         .execution_options(synchronize_session=False)
     )
     _set_loaded(session, conversation_id, **values)
-
-
-def _first_response(session: Session, conversation_id: int, message: Message) -> Any:
-    """Return the first-response time to store with an agent's ``message``."""
-    loaded = session.identity_map.get(identity_key(Conversation, conversation_id))
-    if loaded is not None and "first_response_at" in loaded.__dict__:
-        return loaded.first_response_at or message.created_at
-    return func.coalesce(Conversation.first_response_at, message.created_at)
 
 
 def _set_loaded(session: Session, conversation_id: int, **values: Any) -> None:
