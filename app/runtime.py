@@ -187,6 +187,9 @@ class Collector:
             return now
         if self.full_collections != self.frozen_after:
             self.frozen_after = self.full_collections
+            # The young generations hold what came since; free their garbage
+            # first (cheap), so that no fresh cycle waits for the sweep.
+            gc.collect(1)
             gc.freeze()
         return last_sweep
 
