@@ -239,8 +239,12 @@ def test_second_console_follows_a_take_and_cannot_take_too(stack):
         assert _assignee(stack, conversation_id) == "alex@acme.test"
 
         # Alex hands it to Sam: Sam's console announces it.
+        # The page reloads after the action; wait for it, as closing a page
+        # in the middle of a reload can leave Chromium's context hanging.
         alex.select_option("#assign-agent", label="Sam Second (0 of 5)")
-        alex.click("form[data-action=assign] button")
+        with alex.expect_navigation(timeout=WAIT_MS):
+            alex.click("form[data-action=assign] button")
+        expect(alex.locator("[data-assignee]")).to_have_text("Sam Second")
         expect(sam.locator("[data-alert]")).to_contain_text(
             "Conversation assigned to you", timeout=WAIT_MS
         )
