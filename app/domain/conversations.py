@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Update, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -16,7 +17,7 @@ from app.db import utcnow
 from app.domain import audit, events
 from app.domain.content import clean_body
 from app.domain.tenancy import Tenant
-from app.errors import Conflict, NotFound, ValidationError
+from app.errors import Conflict, NotFound, ParleyError, ValidationError
 from app.models import (
     AuthorKind,
     Conversation,
@@ -152,60 +153,184 @@ def append_message(
 
     The message is broadcast when the caller commits.
     """
-    text = clean_body(body)
-    client_msg_id = check_client_id(client_msg_id)
-
-    # Taking the next number locks the conversation's row until commit, so
-    # concurrent writers queue here and the numbers stay gapless. On SQLite
-    # the UPDATE takes the database's write lock, to the same effect.
-    claimed = session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation_id)
-        .values(last_seq=Conversation.last_seq + 1)
-        .returning(
-            Conversation.last_seq,
-            Conversation.last_visible_seq,
-            Conversation.workspace_id,
-        )
-        .execution_options(synchronize_session=False)
-    ).one_or_none()
-    if claimed is None:
-        raise NotFound(f"No conversation {conversation_id}.")
-    seq, prev_visible, workspace_id = claimed
-    _set_loaded(session, conversation_id, last_seq=seq)
-
-    if client_msg_id is not None:
-        earlier = _find_retry(
-            session, conversation_id, author_kind, author_id, client_msg_id
-        )
-        if earlier is not None:
-            # Hand the number back; the row is still locked by us.
-            _set_counters(session, conversation_id, last_seq=seq - 1)
-            return earlier, False
-
-    message = Message(
-        workspace_id=workspace_id,
-        conversation_id=conversation_id,
-        seq=seq,
+    message, created, _claimed = _append(
+        session,
+        conversation_id,
         author_kind=author_kind,
         author_id=author_id,
-        body=text,
+        body=body,
         client_msg_id=client_msg_id,
-        created_at=utcnow(),
     )
-    session.add(message)
-    if author_kind == AuthorKind.AGENT:
-        _set_counters(
-            session,
-            conversation_id,
-            last_visible_seq=seq,
-            first_response_at=func.coalesce(
-                Conversation.first_response_at, message.created_at
-            ),
-        )
-    elif author_kind != AuthorKind.NOTE:
-        _set_counters(session, conversation_id, last_visible_seq=seq)
+    return message, created
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A conversation's row as taking the next sequence number found it."""
+
+    id: int
+    workspace_id: int
+    visitor_id: int
+    status: ConversationStatus
+    team_id: int | None
+    assignee_id: int | None
+    queued_at: datetime | None
+    #: The conversation's counters as :func:`_append` leaves them.
+    last_seq: int
+    last_visible_seq: int
+    visitor_read_seq: int
+    agent_read_seq: int
+
+
+Guard = Callable[[Claimed], None]
+
+# The statements of a send, built once: a statement built per call spends
+# more time computing its cache key than the database spends running it.
+_conversations = Conversation.__table__
+_messages = Message.__table__
+_c = _conversations.c
+_m = _messages.c
+
+_CLAIM = (
+    update(_conversations)
+    .where(_c.id == bindparam("conversation"))
+    .values(last_seq=_c.last_seq + 1)
+    .returning(
+        _c.id,
+        _c.workspace_id,
+        _c.visitor_id,
+        _c.status,
+        _c.team_id,
+        _c.assignee_id,
+        _c.queued_at,
+        _c.last_seq,
+        _c.last_visible_seq,
+        _c.visitor_read_seq,
+        _c.agent_read_seq,
+    )
+)
+_HAND_BACK = (
+    update(_conversations)
+    .where(_c.id == bindparam("conversation"))
+    .values(last_seq=_c.last_seq - 1)
+)
+_FIND_RETRY = select(_messages).where(
+    _m.conversation_id == bindparam("conversation"),
+    _m.author_kind == bindparam("kind"),
+    _m.author_id == bindparam("author"),
+    _m.client_msg_id == bindparam("client_msg_id"),
+)
+_INSERT = insert(_messages).values(
+    {name: bindparam(f"m_{name}", type_=_m[name].type) for name in Message.FIELDS}
+)
+_SET_VISIBLE = (
+    update(_conversations)
+    .where(_c.id == bindparam("conversation"))
+    .values(last_visible_seq=bindparam("m_seq"))
+)
+_SET_REPLIED = _SET_VISIBLE.values(
+    first_response_at=func.coalesce(
+        _c.first_response_at, bindparam("m_created_at", type_=_c.created_at.type)
+    )
+)
+
+
+def _store_statement(counters: Update | None, dialect: str) -> Any:
+    """The statement that stores a message and its counters, returning its id."""
+    if counters is None or dialect != "postgresql":
+        return _INSERT.returning(_m.id)
+    # One round trip: the insert runs once, as a data-modifying CTE.
+    stored = _INSERT.returning(_m.id).cte("stored")
+    return counters.returning(select(stored.c.id).scalar_subquery())
+
+
+_STORE = {
+    (counters, dialect): _store_statement(counters, dialect)
+    for counters in (None, _SET_VISIBLE, _SET_REPLIED)
+    for dialect in ("postgresql", "other")
+}
+
+
+def _append(
+    session: Session,
+    conversation_id: int,
+    *,
+    author_kind: AuthorKind,
+    author_id: int | None,
+    body: object,
+    client_msg_id: str | None = None,
+    guard: Guard | None = None,
+) -> tuple[Message, bool, Claimed]:
+    """Number and store a message in the caller's transaction.
+
+    ``guard`` sees the conversation's row once it is locked and may refuse
+    by raising; the caller then rolls back. This is the hot path of every
+    send, so it speaks SQL through the session's connection: three
+    statements on PostgreSQL (take the number, look for a retry, store the
+    message and the counters), with the ORM's bookkeeping kept out of it.
+    """
+    text = clean_body(body)
+    client_msg_id = check_client_id(client_msg_id)
     session.flush()
+    connection = session.connection()
+    found = connection.execute(_CLAIM, {"conversation": conversation_id}).first()
+    if found is None:
+        raise NotFound(f"No conversation {conversation_id}.")
+    claimed = Claimed(*found)
+    if guard is not None:
+        guard(claimed)
+    seq = claimed.last_seq
+    _set_loaded(session, conversation_id, last_seq=seq)
+
+    if client_msg_id is not None and author_id is not None:
+        earlier = connection.execute(
+            _FIND_RETRY,
+            {
+                "conversation": conversation_id,
+                "kind": author_kind,
+                "author": author_id,
+                "client_msg_id": client_msg_id,
+            },
+        ).first()
+        if earlier is not None:
+            # Hand the number back; the row is still locked by us.
+            connection.execute(_HAND_BACK, {"conversation": conversation_id})
+            _set_loaded(session, conversation_id, last_seq=seq - 1)
+            return (
+                Message(**earlier._asdict()),
+                False,
+                replace(claimed, last_seq=seq - 1),
+            )
+
+    created_at = utcnow()
+    row = {
+        "workspace_id": claimed.workspace_id,
+        "conversation_id": conversation_id,
+        "seq": seq,
+        "author_kind": author_kind,
+        "author_id": author_id,
+        "body": text,
+        "client_msg_id": client_msg_id,
+        "created_at": created_at,
+    }
+    counters = (
+        None
+        if author_kind == AuthorKind.NOTE
+        else _SET_REPLIED
+        if author_kind == AuthorKind.AGENT
+        else _SET_VISIBLE
+    )
+    dialect = "postgresql" if connection.dialect.name == "postgresql" else "other"
+    params = {f"m_{name}": value for name, value in row.items()}
+    params["conversation"] = conversation_id
+    message_id = connection.execute(_STORE[counters, dialect], params).scalar_one()
+    if counters is not None and dialect != "postgresql":
+        connection.execute(counters, params)
+    if counters is not None:
+        _set_loaded(session, conversation_id, last_visible_seq=seq)
+    if counters is _SET_REPLIED:
+        _set_loaded(session, conversation_id, first_response_at=_c.first_response_at)
+    message = Message(id=message_id, **row)
 
     author_name = None
     if author_kind in (AuthorKind.AGENT, AuthorKind.NOTE) and author_id is not None:
@@ -214,28 +339,18 @@ def append_message(
     events.after_commit(
         session,
         events.message_posted,
-        message=view_of(message, author_name, prev_visible),
+        message=view_of(message, author_name, claimed.last_visible_seq),
     )
-    return message, True
-
-
-def _set_counters(session: Session, conversation_id: int, **values: Any) -> None:
-    """Store counter values on a conversation whose row this transaction holds."""
-    session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation_id)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    _set_loaded(session, conversation_id, **values)
+    if counters is not None:
+        claimed = replace(claimed, last_visible_seq=seq)
+    return message, True, claimed
 
 
 def _set_loaded(session: Session, conversation_id: int, **values: Any) -> None:
     """Give a loaded Conversation the values an UPDATE just stored.
 
-    SQLAlchemy's own synchronizing of each UPDATE ("fetch") took a tenth of
-    a send's CPU. A value known only to the database is expired instead, and
-    reloads if it is read.
+    A value known only to the database (an SQL expression) is expired
+    instead, and reloads if it is read.
     """
     loaded = session.identity_map.get(identity_key(Conversation, conversation_id))
     if loaded is None:
@@ -247,24 +362,6 @@ def _set_loaded(session: Session, conversation_id: int, **values: Any) -> None:
             set_committed_value(loaded, name, value)
 
 
-def _find_retry(
-    session: Session,
-    conversation_id: int,
-    author_kind: AuthorKind,
-    author_id: int | None,
-    client_msg_id: str,
-) -> Message | None:
-    """Return the message this author already sent with ``client_msg_id``."""
-    return session.scalar(
-        select(Message).where(
-            Message.conversation_id == conversation_id,
-            Message.author_kind == author_kind,
-            Message.author_id == author_id,
-            Message.client_msg_id == client_msg_id,
-        )
-    )
-
-
 def visitor_send(
     session: Session,
     tenant: Tenant,
@@ -274,18 +371,19 @@ def visitor_send(
     body: object,
     client_msg_id: str,
     context: dict[str, Any] | None = None,
-) -> tuple[Conversation, Message, bool]:
+) -> tuple[Conversation | Claimed, Message, bool]:
     """Store a visitor's message, starting a conversation when none is given.
 
-    Returns the conversation, the message and whether the message is new. A
-    retry of a first message (no conversation id) finds the conversation the
-    first attempt started instead of starting another. Commits.
+    Returns the conversation (its state as the send left it), the message
+    and whether the message is new. A retry of a first message (no
+    conversation id) finds the conversation the first attempt started
+    instead of starting another. Commits.
     """
     clean_body(body)
     if check_client_id(client_msg_id) is None:
         raise ValidationError("client_msg_id is required.", code="invalid_client_id")
 
-    started = woke = False
+    started = False
     if conversation_id is None:
         # Lock the visitor's row: two tabs retrying the same first message
         # must not both start a conversation.
@@ -309,53 +407,67 @@ def visitor_send(
             session.rollback()
             return tenant.get(Conversation, earlier.conversation_id), earlier, False
         visitor = tenant.get(Visitor, visitor_id)
-        conversation = start_conversation(
+        conversation_id = start_conversation(
             tenant, visitor, context=context, commit=False
-        )
+        ).id
         started = True
-    else:
-        conversation = _visitors_conversation(tenant, visitor_id, conversation_id)
-        if conversation.status == ConversationStatus.CLOSED:
+
+    def own_and_open(claimed: Claimed) -> None:
+        if (claimed.workspace_id, claimed.visitor_id) != (
+            tenant.workspace_id,
+            visitor_id,
+        ):
+            raise NotFound("You have no such conversation.")
+        if claimed.status == ConversationStatus.CLOSED:
             raise Conflict(
                 "This conversation is closed; start a new one.",
                 code="conversation_closed",
             )
-        if conversation.status == ConversationStatus.SNOOZED:
-            conversation.status = ConversationStatus.OPEN
-            woke = True
 
-    message, created = append_message(
-        session,
-        conversation.id,
-        author_kind=AuthorKind.VISITOR,
-        author_id=visitor_id,
-        body=body,
-        client_msg_id=client_msg_id,
-    )
+    try:
+        message, created, state = _append(
+            session,
+            conversation_id,
+            author_kind=AuthorKind.VISITOR,
+            author_id=visitor_id,
+            body=body,
+            client_msg_id=client_msg_id,
+            guard=own_and_open,
+        )
+    except ParleyError:
+        session.rollback()
+        raise
     queued = False
-    if woke:
-        # A snoozed conversation did not count against its agent's capacity.
-        # Routing imports this module, hence the import here.
+    if state.status == ConversationStatus.SNOOZED:
+        # A visitor's message ends a snooze. A snoozed conversation did not
+        # count against its agent's capacity; routing imports this module,
+        # hence the import here.
         from app.routing.assignment import settle_reopened
 
-        queued = settle_reopened(session, conversation.id)
+        conversation = session.get(Conversation, conversation_id)
+        conversation.status = ConversationStatus.OPEN
+        queued = settle_reopened(session, conversation_id)
+        state = replace(
+            state,
+            status=conversation.status,
+            assignee_id=conversation.assignee_id,
+            queued_at=conversation.queued_at,
+        )
     session.commit()
     if started:
-        events.announce(events.conversation_started, conversation_id=conversation.id)
+        events.announce(events.conversation_started, conversation_id=conversation_id)
     if queued:
         from app.routing.assignment import assign_next
 
-        assign_next(session, conversation.team_id)
-    return conversation, message, created
-
-
-def _visitors_conversation(
-    tenant: Tenant, visitor_id: int, conversation_id: int
-) -> Conversation:
-    conversation = tenant.find(Conversation, conversation_id)
-    if conversation is None or conversation.visitor_id != visitor_id:
-        raise NotFound("You have no such conversation.")
-    return conversation
+        assign_next(session, state.team_id)
+    if started or queued:
+        # Routing may have queued or assigned it meanwhile.
+        return (
+            session.get(Conversation, conversation_id, populate_existing=True),
+            message,
+            created,
+        )
+    return state, message, created
 
 
 def agent_send(
@@ -368,20 +480,31 @@ def agent_send(
     note: bool = False,
 ) -> tuple[Message, bool]:
     """Store an agent's reply or internal note in their workspace's conversation."""
-    conversation = tenant.get(Conversation, conversation_id)
-    if conversation.status == ConversationStatus.CLOSED and not note:
-        raise Conflict(
-            "This conversation is closed; reopen it to reply.",
-            code="conversation_closed",
+
+    def open_here(claimed: Claimed) -> None:
+        if claimed.workspace_id != tenant.workspace_id:
+            raise NotFound(f"No conversation {conversation_id} in this workspace.")
+        if claimed.status == ConversationStatus.CLOSED and not note:
+            raise Conflict(
+                "This conversation is closed; reopen it to reply.",
+                code="conversation_closed",
+            )
+
+    try:
+        message, created, _state = _append(
+            tenant.session,
+            conversation_id,
+            author_kind=AuthorKind.NOTE if note else AuthorKind.AGENT,
+            author_id=agent.id,
+            body=body,
+            client_msg_id=client_msg_id,
+            guard=open_here,
         )
-    return post_message(
-        tenant.session,
-        conversation.id,
-        author_kind=AuthorKind.NOTE if note else AuthorKind.AGENT,
-        author_id=agent.id,
-        body=body,
-        client_msg_id=client_msg_id,
-    )
+    except ParleyError:
+        tenant.session.rollback()
+        raise
+    tenant.session.commit()
+    return message, created
 
 
 def mark_read(

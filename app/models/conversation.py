@@ -132,6 +132,18 @@ class Message(Base):
     client_msg_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    #: The columns a new message is stored with (all but its id).
+    FIELDS = (
+        "workspace_id",
+        "conversation_id",
+        "seq",
+        "author_kind",
+        "author_id",
+        "body",
+        "client_msg_id",
+        "created_at",
+    )
+
     @property
     def visible_to_visitor(self) -> bool:
         """False for internal notes, which only agents may see."""

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from app.db import utcnow
 from app.domain.content import render_html
-from app.domain.conversations import MessageView, view_of
+from app.domain.conversations import Claimed, MessageView, view_of
 from app.models import (
     AuthorKind,
     Availability,
     Conversation,
     ConversationStatus,
     Message,
+    Team,
     TeamMembership,
     User,
 )
+from app.routing import hours
 from app.routing.queue import estimated_wait, queue_position, team_is_open
 
 
@@ -83,7 +86,7 @@ def conversation(conv: Conversation) -> dict[str, Any]:
     }
 
 
-def _state(conv: Conversation) -> dict[str, Any]:
+def _state(conv: Claimed | Conversation) -> dict[str, Any]:
     return {
         "id": conv.id,
         "status": conv.status.value,
@@ -114,8 +117,65 @@ def conversation_for_visitor(
     return summary
 
 
+def sent_summary(session: Session, state: Claimed | Conversation) -> dict[str, Any]:
+    """The visitor's summary in a send's ack, from the state the send left.
+
+    Every send answers with it, so the names and the availability come in
+    one query instead of a load per relationship.
+    """
+    columns = [
+        _online_agents(state.workspace_id, state.team_id)
+        .scalar_subquery()
+        .label("online")
+    ]
+    if state.assignee_id is not None:
+        columns.append(
+            select(User.name)
+            .where(User.id == state.assignee_id)
+            .scalar_subquery()
+            .label("assignee")
+        )
+    if state.team_id is not None:
+        team = select(Team.name).where(Team.id == state.team_id)
+        columns.append(team.scalar_subquery().label("team"))
+        columns.append(
+            team.with_only_columns(Team.business_hours).scalar_subquery().label("hours")
+        )
+    found = session.execute(select(*columns)).one()._mapping
+    assignee, team_name = found.get("assignee"), found.get("team")
+    if state.team_id is not None and not (
+        team_name is not None and hours.is_open(found["hours"], utcnow())
+    ):
+        available = {"online": False, "reason": "outside_hours"}
+    elif found["online"]:
+        available = {"online": True, "reason": None}
+    else:
+        available = {"online": False, "reason": "no_agents"}
+    return {
+        **_state(state),
+        "last_seq": state.last_visible_seq,
+        "assignee": None if assignee is None else {"name": assignee},
+        "team": None if team_name is None else {"name": team_name},
+        "queue": queue(session, state),
+        "availability": available,
+    }
+
+
+def _online_agents(workspace_id: int, team_id: int | None) -> Select:
+    online = select(func.count(User.id)).where(
+        User.workspace_id == workspace_id,
+        User.is_active.is_(True),
+        User.availability == Availability.ONLINE,
+    )
+    if team_id is not None:
+        online = online.join(TeamMembership, TeamMembership.user_id == User.id).where(
+            TeamMembership.team_id == team_id
+        )
+    return online
+
+
 def queue(
-    session: Session, conv: Conversation, position: int | None = None
+    session: Session, conv: Claimed | Conversation, position: int | None = None
 ) -> dict[str, Any] | None:
     """Return ``{position, estimated_wait_seconds}`` while the conversation waits."""
     if conv.assignee_id is not None or conv.queued_at is None:
@@ -139,15 +199,6 @@ def availability(
     """Return ``{online, reason}``: can the team (or workspace) answer now?"""
     if team_id is not None and not team_is_open(session, team_id):
         return {"online": False, "reason": "outside_hours"}
-    online = select(func.count(User.id)).where(
-        User.workspace_id == workspace_id,
-        User.is_active.is_(True),
-        User.availability == Availability.ONLINE,
-    )
-    if team_id is not None:
-        online = online.join(TeamMembership, TeamMembership.user_id == User.id).where(
-            TeamMembership.team_id == team_id
-        )
-    if session.scalar(online):
+    if session.scalar(_online_agents(workspace_id, team_id)):
         return {"online": True, "reason": None}
     return {"online": False, "reason": "no_agents"}

@@ -181,7 +181,7 @@ def send(data: dict[str, Any]) -> dict[str, Any]:
     )
     if conversation_id is None:
         join_room(rooms.visitor_side(conversation.id))
-    summary = payloads.conversation_for_visitor(conversation, db.session)
+    summary = payloads.sent_summary(db.session, conversation)
     db.session.rollback()
     return {
         "ok": True,
