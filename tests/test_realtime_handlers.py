@@ -6,6 +6,7 @@ import pytest
 
 from app.extensions import db, sends
 from app.models import AuthorKind, Conversation, Message
+from tests.support.console import post_json
 from tests.support.sockets import call, new_id, open_agent, open_widget, received
 
 W, A = "/widget", "/agent"
@@ -457,3 +458,22 @@ def test_inbox_hears_new_conversations(visitor, agent):
         u["id"] == conversation_id and u.get("status") == "open" for u in updates
     )
     assert any(u.get("last_message", {}).get("body") == "Need help" for u in updates)
+
+
+def test_an_agent_signed_out_everywhere_is_refused_once_rechecked(
+    agent, agent_client, visitor, monkeypatch
+):
+    """A socket keeps its identity for a few seconds, then checks it again."""
+    from app.realtime import agent as agent_handlers
+
+    conversation_id = _start(visitor)
+    send = {"conversation_id": conversation_id, "body": "Hello", "note": False}
+    assert call(agent, A, "message:send", {**send, "client_msg_id": new_id()})["ok"]
+
+    response = post_json(agent_client, "/logout/everywhere")
+    assert response.status_code in (200, 302)
+    monkeypatch.setattr(agent_handlers, "IDENTITY_RECHECK_SECONDS", 0.0)
+    ack = call(agent, A, "message:send", {**send, "client_msg_id": new_id()})
+    assert ack["ok"] is False and ack["error"]["code"] == "unauthorized"
+    stored = db.session.query(Message).filter_by(conversation_id=conversation_id)
+    assert stored.count() == 2  # the visitor's and the first reply only

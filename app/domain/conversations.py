@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Update, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -184,6 +184,14 @@ class Claimed:
 
 Guard = Callable[[Claimed], None]
 
+
+class Author(Protocol):
+    """An agent as a send needs it: anything with an id and a name."""
+
+    id: int
+    name: str
+
+
 # The statements of a send, built once: a statement built per call spends
 # more time computing its cache key than the database spends running it.
 _conversations = Conversation.__table__
@@ -260,6 +268,7 @@ def _append(
     body: object,
     client_msg_id: str | None = None,
     guard: Guard | None = None,
+    author_name: str | None = None,
 ) -> tuple[Message, bool, Claimed]:
     """Number and store a message in the caller's transaction.
 
@@ -332,8 +341,11 @@ def _append(
         _set_loaded(session, conversation_id, first_response_at=_c.first_response_at)
     message = Message(id=message_id, **row)
 
-    author_name = None
-    if author_kind in (AuthorKind.AGENT, AuthorKind.NOTE) and author_id is not None:
+    if (
+        author_name is None
+        and author_kind in (AuthorKind.AGENT, AuthorKind.NOTE)
+        and author_id is not None
+    ):
         author = session.get(User, author_id)
         author_name = author.name if author else None
     events.after_commit(
@@ -472,7 +484,7 @@ def visitor_send(
 
 def agent_send(
     tenant: Tenant,
-    agent: User,
+    agent: User | Author,
     conversation_id: int,
     *,
     body: object,
@@ -499,6 +511,7 @@ def agent_send(
             body=body,
             client_msg_id=client_msg_id,
             guard=open_here,
+            author_name=agent.name,
         )
     except ParleyError:
         tenant.session.rollback()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,7 +31,24 @@ from app.realtime.common import (
 logger = logging.getLogger(__name__)
 
 TYPING_INTERVAL_SECONDS = 2.0
+#: How long a socket acts on the identity it last checked. Loading the user
+#: on every event cost a query per event; a user signed out everywhere or
+#: deactivated is refused within this time instead.
+IDENTITY_RECHECK_SECONDS = 5.0
 _typing = Throttle(TYPING_INTERVAL_SECONDS)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSocket:
+    """Who is behind one /agent connection, as last checked."""
+
+    id: int
+    workspace_id: int
+    name: str
+    checked_at: float
+
+
+_sockets: dict[str, AgentSocket] = {}
 
 
 def _own_origin() -> str:
@@ -55,7 +73,8 @@ def connect(auth: Any = None):
         raise ConnectionRefusedError(
             "Sign in to the console first.", {"code": "unauthorized"}
         )
-    workspace_id, agent_id = current_user.workspace_id, current_user.id
+    me = _remember(current_user)
+    workspace_id, agent_id = me.workspace_id, me.id
     # Hand the connection back first: coming online opens a session of its own.
     db.session.rollback()
     join_room(rooms.workspace_agents(workspace_id))
@@ -66,6 +85,7 @@ def connect(auth: Any = None):
 @socketio.on("disconnect", namespace=rooms.AGENT)
 def disconnect(*_args: Any) -> None:
     """Forget the connection; presence lapses after the grace period."""
+    _sockets.pop(request.sid, None)
     presence.disconnected(request.sid)
 
 
@@ -75,10 +95,25 @@ def any_event(event: str, *args: Any):
     return dispatch(HANDLERS, event, args)
 
 
-def _tenant() -> Tenant:
+def _remember(user: Any) -> AgentSocket:
+    me = AgentSocket(user.id, user.workspace_id, user.name, time.monotonic())
+    _sockets[request.sid] = me
+    return me
+
+
+def _me() -> AgentSocket:
+    """The agent behind this connection, loaded again when last checked long ago."""
+    me = _sockets.get(request.sid)
+    if me is not None and time.monotonic() - me.checked_at < IDENTITY_RECHECK_SECONDS:
+        return me
     if not current_user.is_authenticated:
+        _sockets.pop(request.sid, None)
         raise ParleyError("This connection is not signed in.", code="unauthorized")
-    return Tenant(db.session, current_user.workspace_id)
+    return _remember(current_user)
+
+
+def _tenant() -> Tenant:
+    return Tenant(db.session, _me().workspace_id)
 
 
 def sync(data: dict[str, Any]) -> dict[str, Any]:
@@ -121,18 +156,16 @@ def leave(data: dict[str, Any]) -> dict[str, Any]:
 @admitted
 def send(data: dict[str, Any]) -> dict[str, Any]:
     """Store a reply or an internal note and ack it."""
-    tenant = _tenant()
+    me = _me()
     message, _created = agent_send(
-        tenant,
-        current_user,
+        Tenant(db.session, me.workspace_id),
+        me,
         need_int(data, "conversation_id"),
         body=data.get("body"),
         client_msg_id=data.get("client_msg_id"),
         note=need_bool(data, "note"),
     )
-    answer = payloads.message(
-        view_of(message, current_user.name), for_visitor=False, live=False
-    )
+    answer = payloads.message(view_of(message, me.name), for_visitor=False, live=False)
     db.session.rollback()
     return {"ok": True, "message": answer}
 
@@ -146,8 +179,9 @@ def typing(data: dict[str, Any]) -> None:
         return None
     if not is_typing:
         _typing.forget(key)
-    _tenant().get(Conversation, conversation_id)
-    name = current_user.name
+    me = _me()
+    Tenant(db.session, me.workspace_id).get(Conversation, conversation_id)
+    name = me.name
     db.session.rollback()
     emit(
         "typing",
@@ -177,10 +211,9 @@ def set_presence(data: dict[str, Any]) -> dict[str, Any]:
     status = data.get("status")
     if status not in ("online", "away"):
         raise ValidationError("status must be online or away.")
-    tenant = _tenant()
-    agent_id = current_user.id
+    me = _me()
     db.session.rollback()  # the change of status opens a session of its own
-    presence.set_status(tenant.workspace_id, agent_id, status)
+    presence.set_status(me.workspace_id, me.id, status)
     return {"ok": True, "status": status}
 
 
