@@ -185,6 +185,32 @@ class Claimed:
 Guard = Callable[[Claimed], None]
 
 
+Summarize = Callable[[Session, "Claimed | Conversation"], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """What :func:`visitor_send` did."""
+
+    conversation: Claimed | Conversation
+    message: Message
+    created: bool
+    summary: Any = None
+
+    @classmethod
+    def of(
+        cls,
+        session: Session,
+        conversation: Claimed | Conversation,
+        message: Message,
+        created: bool,
+        summarize: Summarize | None,
+    ) -> Sent:
+        """Gather the results, summarizing the conversation if asked."""
+        summary = None if summarize is None else summarize(session, conversation)
+        return cls(conversation, message, created, summary)
+
+
 class Author(Protocol):
     """An agent as a send needs it: anything with an id and a name."""
 
@@ -383,13 +409,17 @@ def visitor_send(
     body: object,
     client_msg_id: str,
     context: dict[str, Any] | None = None,
-) -> tuple[Conversation | Claimed, Message, bool]:
+    summarize: Summarize | None = None,
+) -> Sent:
     """Store a visitor's message, starting a conversation when none is given.
 
-    Returns the conversation (its state as the send left it), the message
-    and whether the message is new. A retry of a first message (no
-    conversation id) finds the conversation the first attempt started
-    instead of starting another. Commits.
+    Returns the conversation (its state as the send left it), the message,
+    whether the message is new, and what ``summarize`` made of the
+    conversation's state: within the send's transaction when nothing else
+    changes the conversation, so that it costs no second round of the
+    connection pool. A retry of a first message (no conversation id) finds
+    the conversation the first attempt started instead of starting another.
+    Commits.
     """
     clean_body(body)
     if check_client_id(client_msg_id) is None:
@@ -417,7 +447,8 @@ def visitor_send(
         )
         if earlier is not None:
             session.rollback()
-            return tenant.get(Conversation, earlier.conversation_id), earlier, False
+            conversation = tenant.get(Conversation, earlier.conversation_id)
+            return Sent.of(session, conversation, earlier, False, summarize)
         visitor = tenant.get(Visitor, visitor_id)
         conversation_id = start_conversation(
             tenant, visitor, context=context, commit=False
@@ -465,6 +496,10 @@ def visitor_send(
             assignee_id=conversation.assignee_id,
             queued_at=conversation.queued_at,
         )
+    if not (started or queued):
+        sent = Sent.of(session, state, message, created, summarize)
+        session.commit()
+        return sent
     session.commit()
     if started:
         events.announce(events.conversation_started, conversation_id=conversation_id)
@@ -472,14 +507,9 @@ def visitor_send(
         from app.routing.assignment import assign_next
 
         assign_next(session, state.team_id)
-    if started or queued:
-        # Routing may have queued or assigned it meanwhile.
-        return (
-            session.get(Conversation, conversation_id, populate_existing=True),
-            message,
-            created,
-        )
-    return state, message, created
+    # Routing may have queued or assigned it meanwhile.
+    conversation = session.get(Conversation, conversation_id, populate_existing=True)
+    return Sent.of(session, conversation, message, created, summarize)
 
 
 def agent_send(

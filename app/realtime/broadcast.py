@@ -8,6 +8,7 @@ to its own clients in the room.
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager, nullcontext
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -24,6 +25,17 @@ logger = logging.getLogger(__name__)
 
 def deliver_message(_sender: object, message: MessageView) -> None:
     """Send a new message to the conversation's agents, and visitor if visible."""
+    with _batch():
+        _deliver_message(message)
+
+
+def _batch() -> AbstractContextManager[None]:
+    """Publish the emits of the block together when the queue can."""
+    batch = getattr(socketio.server.manager, "batch", None)
+    return batch() if batch is not None else nullcontext()
+
+
+def _deliver_message(message: MessageView) -> None:
     socketio.emit(
         "message",
         payloads.message(message, for_visitor=False),

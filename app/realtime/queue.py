@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from socketio import RedisManager
 
@@ -22,7 +26,55 @@ class ResyncingRedisManager(RedisManager):
     processes are lost to its clients. The messages themselves are safe in
     the database, so once the subscription is back every local client is
     asked to ``resync``, and catch-up brings what it missed.
+
+    Emits made inside :meth:`batch` are published together, in order, in
+    one round trip to Redis.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Keyed by thread, which is the green thread once monkey-patched.
+        self._batches: dict[int, list[Any]] = {}
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Hold this thread's publishes until the block ends, then send them."""
+        key = threading.get_ident()
+        if key in self._batches:
+            yield
+            return
+        self._batches[key] = []
+        try:
+            yield
+        finally:
+            self._publish_all(self._batches.pop(key))
+
+    def _publish(self, data: Any) -> Any:
+        held = self._batches.get(threading.get_ident())
+        if held is None:
+            return super()._publish(data)
+        held.append(data)
+        return None
+
+    def _publish_all(self, items: list[Any]) -> None:
+        if len(items) <= 1:
+            for data in items:
+                super()._publish(data)
+            return
+        for attempt in (1, 2):
+            try:
+                if not self.connected:
+                    self._redis_connect()
+                pipe = self.redis.pipeline(transaction=False)
+                for data in items:
+                    pipe.publish(self.channel, self.json.dumps(data))
+                pipe.execute()
+                return
+            except Exception as error:
+                logger.warning(
+                    "Cannot publish to Redis (%s), attempt %d", error, attempt
+                )
+                self.connected = False
 
     def _redis_listen_with_retries(self):  # noqa: D401 - generator override
         retry_sleep = 1

@@ -170,7 +170,7 @@ def send(data: dict[str, Any]) -> dict[str, Any]:
             email=answers.get("email"),
         )
         context["prechat"] = answers
-    conversation, message, _created = visitor_send(
+    sent = visitor_send(
         db.session,
         tenant,
         me.visitor_id,
@@ -178,16 +178,13 @@ def send(data: dict[str, Any]) -> dict[str, Any]:
         body=data.get("body"),
         client_msg_id=data.get("client_msg_id"),
         context=context,
+        summarize=payloads.sent_summary,
     )
     if conversation_id is None:
-        join_room(rooms.visitor_side(conversation.id))
-    summary = payloads.sent_summary(db.session, conversation)
+        join_room(rooms.visitor_side(sent.conversation.id))
     db.session.rollback()
-    return {
-        "ok": True,
-        "message": payloads.message(view_of(message), for_visitor=True, live=False),
-        "conversation": summary,
-    }
+    message = payloads.message(view_of(sent.message), for_visitor=True, live=False)
+    return {"ok": True, "message": message, "conversation": sent.summary}
 
 
 def typing(data: dict[str, Any]) -> None:
