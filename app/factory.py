@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 from flask import Flask, current_app
@@ -148,10 +149,26 @@ def _queue_transcript(_sender: object, conversation_id: int) -> None:
 
 
 def _queue_missed_replies(_sender: object, message: MessageView) -> None:
-    """Email an agent's reply later if the visitor has not read it by then."""
+    """Email an agent's reply later if the visitor has not read it by then.
+
+    One queued run covers every reply until it runs (and queues another
+    for replies still too young), so a conversation gets at most one run
+    per delay from each process instead of one per reply.
+    """
     if message.author_kind != AuthorKind.AGENT:
         return
     delay = current_app.config["SETTINGS"].missed_reply_email_delay_seconds
+    # Conversation id -> when this process last queued its run.
+    queued_at = current_app.extensions.setdefault("missed_replies_queued", {})
+    now = time.monotonic()
+    queued = queued_at.get(message.conversation_id)
+    if queued is not None and now - queued < delay:
+        return
+    if len(queued_at) > 10_000:
+        for key, at in list(queued_at.items()):
+            if now - at >= delay:
+                del queued_at[key]
+    queued_at[message.conversation_id] = now
     jobs.enqueue(
         "email_missed_replies", delay=delay, conversation_id=message.conversation_id
     )
