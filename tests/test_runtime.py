@@ -62,3 +62,16 @@ def test_sweep_frees_cycles_that_were_frozen(collector):
     assert collector.tick(now=150, last_sweep=0) == 150
     assert gone() is None
     assert collector.sweeps == 1
+
+
+def test_accepted_sockets_send_without_nagle_delay():
+    """The listener's TCP_NODELAY is what every accepted connection gets."""
+    import socket
+
+    from app.runtime import _no_delay
+
+    listener = _no_delay(socket.create_server(("127.0.0.1", 0)))
+    with listener, socket.create_connection(listener.getsockname()):
+        accepted, _address = listener.accept()
+        with accepted:
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
