@@ -203,6 +203,14 @@ class Collector:
             last_sweep = self.tick(time.monotonic(), last_sweep)
 
 
+#: The buffers of each connection's socket files. The servers allocate
+#: their defaults (8 KB to read; eventlet 16 KB more to write) when a
+#: connection opens and hold them while it lives, mostly idle: a sixth of an
+#: idle widget's memory. A frame or response larger than this is read or
+#: written past the buffer, directly.
+SOCKET_BUFFER_BYTES = 2048
+
+
 def _no_delay(listener: socket.socket) -> socket.socket:
     """Send each frame at once: accepted sockets inherit TCP_NODELAY on Linux.
 
@@ -230,12 +238,16 @@ def serve(app: Flask, host: str, port: int, max_connections: int) -> None:
         import eventlet
         import eventlet.wsgi
 
+        class Protocol(eventlet.wsgi.HttpProtocol):
+            rbufsize = wbufsize = SOCKET_BUFFER_BYTES
+
         listener = _no_delay(eventlet.listen((host, port), backlog=1024))
         # eventlet's default pool holds 1,024 connections; a chat server holds
         # one per open widget, so the pool is sized by MAX_CONNECTIONS.
         eventlet.wsgi.server(
             listener,
             app,
+            protocol=Protocol,
             max_size=max_connections,
             log_output=False,
             keepalive=True,
@@ -247,10 +259,15 @@ def serve(app: Flask, host: str, port: int, max_connections: int) -> None:
         from gevent.server import _tcp_listener
         from geventwebsocket.handler import WebSocketHandler
 
+        class Handler(WebSocketHandler):
+            def __init__(self, sock, address, server, rfile=None):
+                rfile = rfile or sock.makefile("rb", SOCKET_BUFFER_BYTES)
+                super().__init__(sock, address, server, rfile)
+
         server = WSGIServer(
             _no_delay(_tcp_listener((host, port), backlog=1024)),
             app,
-            handler_class=WebSocketHandler,
+            handler_class=Handler,
             spawn=Pool(max_connections),
             log=None,
         )
