@@ -120,3 +120,39 @@ def test_visitor_update_sets_the_profile(app, client, workspace, agent_client):
     assert bad["error"]["code"] == "invalid"
     person = db.session.query(Visitor).one()
     assert (person.name, person.email) == ("Vi", "vi@example.com")
+
+
+def test_every_send_answers_with_who_and_whether_they_can_answer(
+    app, client, agent_client, make, workspace, team
+):
+    """A later send's summary names the assignee and team, and says when closed."""
+    agent = open_agent(app, agent_client)
+    assert agent.is_connected(A)
+    visitor = open_widget(app, client, workspace)
+    first = _first_send(visitor)["conversation"]
+    assert first["assignee"] == {"name": agent_client.user.name}
+
+    def send(body):
+        ack = call(
+            visitor,
+            W,
+            "message:send",
+            {"conversation_id": first["id"], "client_msg_id": new_id(), "body": body},
+        )
+        assert ack["ok"], ack
+        # The summary counts the message it answers for.
+        assert ack["conversation"]["last_seq"] == ack["message"]["seq"]
+        return ack["conversation"]
+
+    again = send("Still here")
+    assert again["assignee"] == {"name": agent_client.user.name}
+    assert again["team"] == {"name": "Support"}
+    assert again["availability"] == {"online": True, "reason": None}
+    assert again["queue"] is None
+
+    # A team whose hours never open is outside them whoever is online.
+    team.business_hours = {"timezone": "UTC", "weekly": {}, "holidays": []}
+    db.session.commit()
+    closed = send("Hello?")
+    assert closed["availability"] == {"online": False, "reason": "outside_hours"}
+    assert closed["last_seq"] == again["last_seq"] + 1

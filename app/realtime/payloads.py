@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -121,29 +121,24 @@ def sent_summary(session: Session, state: Claimed | Conversation) -> dict[str, A
     """The visitor's summary in a send's ack, from the state the send left.
 
     Every send answers with it, so the names and the availability come in
-    one query instead of a load per relationship.
+    one prebuilt query instead of a load per relationship.
     """
-    columns = [
-        _online_agents(state.workspace_id, state.team_id)
-        .scalar_subquery()
-        .label("online")
-    ]
-    if state.assignee_id is not None:
-        columns.append(
-            select(User.name)
-            .where(User.id == state.assignee_id)
-            .scalar_subquery()
-            .label("assignee")
+    has_assignee, has_team = state.assignee_id is not None, state.team_id is not None
+    found = (
+        session.connection()
+        .execute(
+            _SUMMARY[has_assignee, has_team],
+            {
+                "workspace": state.workspace_id,
+                "assignee": state.assignee_id,
+                "team": state.team_id,
+            },
         )
-    if state.team_id is not None:
-        team = select(Team.name).where(Team.id == state.team_id)
-        columns.append(team.scalar_subquery().label("team"))
-        columns.append(
-            team.with_only_columns(Team.business_hours).scalar_subquery().label("hours")
-        )
-    found = session.execute(select(*columns)).one()._mapping
+        .one()
+        ._mapping
+    )
     assignee, team_name = found.get("assignee"), found.get("team")
-    if state.team_id is not None and not (
+    if has_team and not (
         team_name is not None and hours.is_open(found["hours"], utcnow())
     ):
         available = {"online": False, "reason": "outside_hours"}
@@ -161,7 +156,25 @@ def sent_summary(session: Session, state: Claimed | Conversation) -> dict[str, A
     }
 
 
-def _online_agents(workspace_id: int, team_id: int | None) -> Select:
+def _summary_statement(has_assignee: bool, has_team: bool) -> Select:
+    team_id = bindparam("team") if has_team else None
+    columns = [
+        _online_agents(bindparam("workspace"), team_id)
+        .scalar_subquery()
+        .label("online")
+    ]
+    if has_assignee:
+        assignee = select(User.name).where(User.id == bindparam("assignee"))
+        columns.append(assignee.scalar_subquery().label("assignee"))
+    if has_team:
+        team = select(Team.name).where(Team.id == team_id)
+        columns.append(team.scalar_subquery().label("team"))
+        hours_stored = team.with_only_columns(Team.business_hours)
+        columns.append(hours_stored.scalar_subquery().label("hours"))
+    return select(*columns)
+
+
+def _online_agents(workspace_id: Any, team_id: Any) -> Select:
     online = select(func.count(User.id)).where(
         User.workspace_id == workspace_id,
         User.is_active.is_(True),
@@ -172,6 +185,13 @@ def _online_agents(workspace_id: int, team_id: int | None) -> Select:
             TeamMembership.team_id == team_id
         )
     return online
+
+
+_SUMMARY = {
+    (has_assignee, has_team): _summary_statement(has_assignee, has_team)
+    for has_assignee in (False, True)
+    for has_team in (False, True)
+}
 
 
 def queue(
