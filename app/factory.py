@@ -6,7 +6,8 @@ import logging
 import time
 from datetime import timedelta
 
-from flask import Flask, current_app
+from flask import Flask, Request, current_app
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 
 from app import logs
 from app.domain import events
@@ -39,6 +40,7 @@ def build_app(config: Settings | None = None) -> Flask:
 
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.config.update(_flask_config(settings))
+    app.session_interface = SocketSessionInterface()
 
     db.init_app(app)
     redis.init_app(app)
@@ -106,6 +108,22 @@ def _socketio_mode(settings: Settings) -> str:
     if settings.async_mode == "threading" or patched_mode() == settings.async_mode:
         return settings.async_mode
     return "threading"
+
+
+class SocketSessionInterface(SecureCookieSessionInterface):
+    """The cookie session, not decoded again for every Socket.IO event.
+
+    Flask opens the session (checks the cookie's signature, decodes it) for
+    each request context, and Flask-SocketIO pushes one per event, then
+    swaps in the copy it keeps for the connection. Handing that copy out
+    directly gives the same session for a fraction of the cost.
+    """
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+        kept = request.environ.get("saved_session")
+        if kept is not None:
+            return kept
+        return super().open_session(app, request)
 
 
 def _flask_config(settings: Settings) -> dict:
