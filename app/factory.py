@@ -169,9 +169,9 @@ def _queue_transcript(_sender: object, conversation_id: int) -> None:
 def _queue_missed_replies(_sender: object, message: MessageView) -> None:
     """Email an agent's reply later if the visitor has not read it by then.
 
-    One queued run covers every reply until it runs (and queues another
-    for replies still too young), so a conversation gets at most one run
-    per delay from each process instead of one per reply.
+    One deferred run covers every reply until it runs (and defers another
+    for replies still too young), so a conversation gets one run per delay
+    instead of one per reply.
     """
     if message.author_kind != AuthorKind.AGENT:
         return
@@ -187,12 +187,20 @@ def _queue_missed_replies(_sender: object, message: MessageView) -> None:
             if now - at >= delay:
                 del queued_at[key]
     queued_at[message.conversation_id] = now
-    jobs.enqueue(
+    jobs.defer(
         "email_missed_replies", delay=delay, conversation_id=message.conversation_id
     )
+
+
+def _release_deferred_jobs() -> None:
+    """Queue the deferred jobs that are due (a presence heartbeat chore)."""
+    released = jobs.release_due()
+    if released:
+        logger.info("Queued %d deferred job(s)", released)
 
 
 # Receivers are connected once per process, not per app: they act on
 # whichever app is current when the event is sent.
 events.conversation_closed.connect(_queue_transcript)
 events.message_posted.connect(_queue_missed_replies)
+presence.every_beat(_release_deferred_jobs)

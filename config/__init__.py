@@ -130,7 +130,8 @@ VARIABLES: tuple[Variable, ...] = (
         "MISSED_REPLY_EMAIL_DELAY_SECONDS",
         "`120`",
         "How long an agent's reply waits unread before it is emailed to a "
-        "visitor who left an email and is not online.",
+        "visitor who left an email and is not online (the web processes "
+        "queue the email on their next presence heartbeat after that).",
     ),
     Variable(
         "DB_POOL_SIZE",

@@ -70,3 +70,30 @@ def test_a_job_asked_for_while_redis_is_down_is_queued_once_it_is_back(
         [job] = queue.jobs
         assert job.kwargs == {"conversation_id": 41}
         assert job.retries_left == 3
+
+
+def test_a_deferred_job_is_queued_once_when_due(settings, redis_url, monkeypatch):
+    """Asking again adds no job; it reaches RQ once, at the earliest time asked."""
+    import app.jobs as jobs_module
+
+    app = create_app(settings.but(redis_url=redis_url))
+    queue = Queue(QUEUE_NAME, connection=app.extensions["jobs"].connection)
+    with app.app_context():
+        jobs.defer("email_missed_replies", delay=60, conversation_id=5)
+        jobs.defer("email_missed_replies", delay=30, conversation_id=5)
+        jobs.defer("email_missed_replies", delay=0, conversation_id=6)
+        assert jobs.release_due() == 1
+        assert [job.kwargs for job in queue.jobs] == [{"conversation_id": 6}]
+
+        # The earliest time asked for stands: not yet due 20 s from now...
+        now = jobs_module.time.time()
+        monkeypatch.setattr(jobs_module.time, "time", lambda: now + 20)
+        assert jobs.release_due() == 0
+        # ...and due, once, after 30 s.
+        monkeypatch.setattr(jobs_module.time, "time", lambda: now + 31)
+        assert jobs.release_due() == 1
+        assert jobs.release_due() == 0
+        assert [job.kwargs for job in queue.jobs] == [
+            {"conversation_id": 6},
+            {"conversation_id": 5},
+        ]

@@ -2,7 +2,8 @@
 
 The release command migrates a fresh database, two web processes and one RQ
 worker start from the Procfile's own command lines, and closing a conversation
-on one web process emails its transcript through the worker.
+on one web process emails its transcript through the worker, as an agent's
+reply a visitor missed is.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from rq import Queue
 from rq.job import Job
 
 from app import create_app
-from app.jobs import QUEUE_NAME
+from app.jobs import DEFERRED_KEY, QUEUE_NAME
 from app.models import AuthorKind
 from config import Settings
 from tests.support.factories import PASSWORD, Factory
 from tests.support.http import csrf_token, sign_in
+from tests.support.live import ChatClient
 from tests.support.processes import ParleyProcess, WebProcess, base_env, procfile
 from tests.support.services import free_port, wait_until
 
@@ -56,6 +58,10 @@ def stack(fresh_postgres, redis_url, smtp_server, tmp_path):
         PUBLIC_URL="https://chat.example.com",
         # The test talks plain HTTP; a Secure cookie would never be sent back.
         SESSION_COOKIE_SECURE="false",
+        # Missed replies are emailed a second after they are due, released
+        # by the web processes' heartbeat (a third of the grace period).
+        MISSED_REPLY_EMAIL_DELAY_SECONDS="1",
+        PRESENCE_GRACE_SECONDS="3",
     )
     commands = procfile()
     ParleyProcess(commands["release"], env, "release").run()
@@ -208,3 +214,41 @@ def test_worker_retries_after_mail_server_outage(stack, smtp_server):
         assert failure["job_id"] == job.id
         assert "ConnectionRefusedError" in failure["message"]
     assert stack.worker.alive()
+
+
+def test_a_reply_the_visitor_missed_is_mailed_by_the_worker(stack, smtp_server):
+    """A reply sent on web A is deferred, released when due and mailed once."""
+    agent, conversation = _conversation(stack.make, "away@example.com")
+    browser = requests.Session()
+    assert sign_in(browser, stack.web_a.url, agent.email, PASSWORD).status_code == 200
+    cookie = "; ".join(f"{c.name}={c.value}" for c in browser.cookies)
+    console = ChatClient("/agent").connect(stack.web_a.url, headers={"Cookie": cookie})
+    try:
+        for n, body in enumerate(("Are you still there?", "Your parcel left.")):
+            ack = console.call(
+                "message:send",
+                {
+                    "conversation_id": conversation.id,
+                    "client_msg_id": f"r{n}",
+                    "body": body,
+                },
+            )
+            assert ack["ok"], ack
+        [mail] = smtp_server.wait_for(1, timeout=30)
+    finally:
+        console.close()
+    assert mail["To"] == "away@example.com"
+    text = mail.get_body(("plain",)).get_content()
+    assert "Are you still there?" in text and "Your parcel left." in text
+    # Both replies went in the one email; once nothing is left to run, it
+    # is still the only one.
+    redis = stack.queue.connection
+    wait_until(
+        lambda: (
+            redis.zcard(DEFERRED_KEY) == 0
+            and stack.queue.count == 0
+            and stack.queue.started_job_registry.count == 0
+        ),
+        what="no job left to run",
+    )
+    assert len(smtp_server.messages) == 1

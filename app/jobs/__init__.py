@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -35,6 +36,8 @@ REQUEUE_BACKOFF = (1, 2, 4, 8, 15, 30, 60, 60, 60, 60, 60, 60)
 JOB_TIMEOUT_SECONDS = 300
 
 QUEUE_NAME = "parley"
+#: Redis sorted set of deferred jobs (JSON ``[name, ids]``) by due time.
+DEFERRED_KEY = "parley:jobs:deferred"
 
 _registry: dict[str, Callable[..., Any]] = {}
 
@@ -82,6 +85,53 @@ class Jobs:
     def stop(self) -> None:
         """Drop this app's in-process jobs that still wait (apps thrown away)."""
         current_app.extensions["jobs_stopped"] = True
+
+    def defer(self, name: str, *, delay: float, **ids: Any) -> None:
+        """Run ``name`` with ``ids`` once, ``delay`` s from now or earlier.
+
+        Asking again for the same job and ids before it runs adds nothing:
+        the earliest time asked for stands. With Redis it costs one command
+        (a sorted set of due jobs, moved to RQ by :meth:`release_due`)
+        instead of an RQ job per call; in-process it is :meth:`enqueue`.
+        """
+        if name not in registered():
+            raise KeyError(f"No job named {name!r}.")
+        queue = current_app.extensions["jobs"]
+        if queue is None:
+            self.enqueue(name, delay=delay, **ids)
+            return
+        from redis.exceptions import RedisError
+
+        member = json.dumps([name, ids], sort_keys=True)
+        try:
+            queue.connection.zadd(DEFERRED_KEY, {member: time.time() + delay}, lt=True)
+        except RedisError:
+            # The outage handling of enqueue keeps the job until Redis is back.
+            self.enqueue(name, delay=delay, **ids)
+
+    def release_due(self, limit: int = 500) -> int:
+        """Queue the deferred jobs whose time has come; return how many.
+
+        Every web process calls this on its presence heartbeat; removing a
+        job from the set is what claims it, so each is queued once.
+        """
+        queue = current_app.extensions["jobs"]
+        if queue is None:
+            return 0
+        connection = queue.connection
+        due = connection.zrangebyscore(DEFERRED_KEY, "-inf", time.time(), 0, limit)
+        released = 0
+        for member in due:
+            if not connection.zrem(DEFERRED_KEY, member):
+                continue  # another process took it
+            name, ids = json.loads(member)
+            function = registered().get(name)
+            if function is None:
+                logger.error("Deferred job %s %s has no function; dropped", name, ids)
+                continue
+            _enqueue_or_retry(queue, name, function, ids, 0)
+            released += 1
+        return released
 
     def enqueue(self, name: str, *, delay: float = 0, **ids: Any) -> None:
         """Run the job ``name`` with ``ids`` in the background, after ``delay`` s."""

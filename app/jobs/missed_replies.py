@@ -93,4 +93,4 @@ def _unread_replies(session: Any, conversation: Conversation) -> list[Message]:
 
 def _run_again(conversation_id: int, at: datetime) -> None:
     wait = max((at - utcnow()).total_seconds(), 0)
-    jobs.enqueue("email_missed_replies", delay=wait, conversation_id=conversation_id)
+    jobs.defer("email_missed_replies", delay=wait, conversation_id=conversation_id)
