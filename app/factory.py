@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import time
 from datetime import timedelta
+from typing import NoReturn
 
-from flask import Flask, Request, current_app
+from flask import Flask, Request, abort, current_app
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 
 from app import logs
@@ -95,6 +96,23 @@ def _init_socketio(app: Flask, settings: Settings) -> None:
         ping_timeout=20,
         **options,
     )
+    # Every Socket.IO event runs in a request context built from its
+    # connection's handshake, whose path no view had: Flask then raised and
+    # kept a NotFound per event, a traceback of a dozen frames left to the
+    # cyclic collector. The Socket.IO middleware answers every request to
+    # this path before Flask would route it.
+    app.add_url_rule(
+        "/socket.io/",
+        endpoint="socketio",
+        view_func=_socketio_path,
+        methods=["GET", "POST"],
+        strict_slashes=False,
+    )
+
+
+def _socketio_path() -> NoReturn:
+    """Never reached: the Socket.IO middleware serves this path."""
+    abort(404)
 
 
 def _socketio_mode(settings: Settings) -> str:
