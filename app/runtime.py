@@ -256,7 +256,6 @@ def serve(app: Flask, host: str, port: int, max_connections: int) -> None:
     elif mode == "gevent":
         from gevent.pool import Pool
         from gevent.pywsgi import WSGIServer
-        from gevent.server import _tcp_listener
         from geventwebsocket.handler import WebSocketHandler
 
         class Handler(WebSocketHandler):
@@ -265,7 +264,8 @@ def serve(app: Flask, host: str, port: int, max_connections: int) -> None:
                 super().__init__(sock, address, server, rfile)
 
         server = WSGIServer(
-            _no_delay(_tcp_listener((host, port), backlog=1024)),
+            # The socket module is gevent's here (monkey-patched at start-up).
+            _no_delay(socket.create_server((host, port), backlog=1024)),
             app,
             handler_class=Handler,
             spawn=Pool(max_connections),
