@@ -54,7 +54,7 @@ pytestmark = [pytest.mark.postgresql_only, pytest.mark.timeout(900)]
 
 VISITOR_PROCESSES = 2
 AGENT_PROCESSES = 2
-STEPS = 250
+STEPS = 320
 CAPACITIES = (1, 2, 3)
 
 
