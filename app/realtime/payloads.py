@@ -138,21 +138,16 @@ def sent_summary(session: Session, state: Claimed | Conversation) -> dict[str, A
         ._mapping
     )
     assignee, team_name = found.get("assignee"), found.get("team")
-    if has_team and not (
+    team_open = not has_team or (
         team_name is not None and hours.is_open(found["hours"], utcnow())
-    ):
-        available = {"online": False, "reason": "outside_hours"}
-    elif found["online"]:
-        available = {"online": True, "reason": None}
-    else:
-        available = {"online": False, "reason": "no_agents"}
+    )
     return {
         **_state(state),
         "last_seq": state.last_visible_seq,
         "assignee": None if assignee is None else {"name": assignee},
         "team": None if team_name is None else {"name": team_name},
         "queue": queue(session, state),
-        "availability": available,
+        "availability": _available(team_open, found["online"]),
     }
 
 
@@ -218,7 +213,13 @@ def availability(
 ) -> dict[str, Any]:
     """Return ``{online, reason}``: can the team (or workspace) answer now?"""
     if team_id is not None and not team_is_open(session, team_id):
+        return _available(team_open=False, agents_online=0)
+    return _available(True, session.scalar(_online_agents(workspace_id, team_id)))
+
+
+def _available(team_open: bool, agents_online: int) -> dict[str, Any]:
+    if not team_open:
         return {"online": False, "reason": "outside_hours"}
-    if session.scalar(_online_agents(workspace_id, team_id)):
+    if agents_online:
         return {"online": True, "reason": None}
     return {"online": False, "reason": "no_agents"}
