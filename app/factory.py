@@ -92,8 +92,8 @@ def _init_socketio(app: Flask, settings: Settings) -> None:
         # A payload over this ends the connection at the transport; the
         # handlers answer anything over 64 KB with an error ack instead.
         max_http_buffer_size=1024 * 1024,
-        ping_interval=25,
-        ping_timeout=20,
+        ping_interval=settings.ping_interval_seconds,
+        ping_timeout=settings.ping_timeout_seconds,
         **options,
     )
     # Every Socket.IO event runs in a request context built from its

@@ -13,7 +13,8 @@ import logging
 import socket
 import time
 import warnings
-from typing import TYPE_CHECKING
+from collections import deque
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -203,6 +204,74 @@ class Collector:
             last_sweep = self.tick(time.monotonic(), last_sweep)
 
 
+class Pinger:
+    """Sends every connection's Engine.IO pings from one green thread.
+
+    python-engineio starts a green thread per connection that sleeps through
+    the ping interval, sends one ping and ends, and starts another after each
+    pong. An idle widget is such a sleeping thread most of its life: its
+    saved stack, its timer and a dozen objects that every full collection
+    walks. The interval is the same for every connection, so pings fall due
+    in the order they were scheduled, and a queue read by one green thread
+    does the same work.
+    """
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.due: deque[tuple[float, Any]] = deque()
+
+    def schedule(self, sock: Any) -> None:
+        """Stand in for ``engineio.socket.Socket.schedule_ping``.
+
+        As there, a ping is scheduled only once the previous one was
+        answered (or at connect), and ``last_ping`` is cleared meanwhile so
+        that the socket is not timed out while it waits for its next ping.
+        """
+        if sock.last_ping:
+            sock.last_ping = None
+            self.due.append((time.monotonic() + self.interval, sock))
+
+    def send_due(self, now: float) -> float:
+        """Ping every open socket whose time has come; return seconds to the next."""
+        from engineio import packet
+
+        due = self.due
+        while due and due[0][0] <= now:
+            _, sock = due.popleft()
+            if sock.closing or sock.closed:
+                continue
+            sock.last_ping = time.time()
+            try:
+                sock.send(packet.Packet(packet.PING))
+            except Exception:
+                logger.exception("Could not ping socket %s", sock.sid)
+        return due[0][0] - now if due else self.interval
+
+    def run(self, sleep) -> None:
+        """Send pings for as long as the process lives, sleeping with ``sleep``."""
+        while True:
+            wait = self.send_due(time.monotonic())
+            sleep(min(max(wait, PINGER_MIN_SLEEP_SECONDS), 1.0))
+
+
+#: The shortest nap of the pinger between two batches of pings.
+PINGER_MIN_SLEEP_SECONDS = 0.05
+
+
+def _ping_from_one_thread(app: Flask) -> None:
+    """Route this process's Engine.IO pings through one :class:`Pinger`."""
+    from engineio.socket import Socket
+
+    socketio = app.extensions["socketio"]
+    pinger = Pinger(socketio.server.eio.ping_interval)
+
+    def schedule_ping(sock: Socket) -> None:
+        pinger.schedule(sock)
+
+    Socket.schedule_ping = schedule_ping
+    socketio.start_background_task(pinger.run, socketio.sleep)
+
+
 #: The buffers of each connection's socket files. The servers allocate
 #: their defaults (8 KB to read; eventlet 16 KB more to write) when a
 #: connection opens and hold them while it lives, mostly idle: a sixth of an
@@ -228,6 +297,7 @@ def serve(app: Flask, host: str, port: int, max_connections: int) -> None:
     wsgi = StripDeflate(app.wsgi_app)
     app.wsgi_app = wsgi
     _speed_up_websockets(mode)
+    _ping_from_one_thread(app)
     _freeze_start_up_objects()
     app.extensions["socketio"].start_background_task(
         Collector().run, app.extensions["socketio"].sleep

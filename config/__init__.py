@@ -127,6 +127,18 @@ VARIABLES: tuple[Variable, ...] = (
         "closes, so that a reload is not an offline blip.",
     ),
     Variable(
+        "PING_INTERVAL_SECONDS",
+        "`25`",
+        "How often the server pings each socket; lower it below a proxy's "
+        "idle timeout if the proxy cuts quiet connections.",
+    ),
+    Variable(
+        "PING_TIMEOUT_SECONDS",
+        "`20`",
+        "How long a ping may go unanswered before the socket is closed (and "
+        "its visitor or agent counted gone after the grace period).",
+    ),
+    Variable(
         "MISSED_REPLY_EMAIL_DELAY_SECONDS",
         "`120`",
         "How long an agent's reply waits unread before it is emailed to a "
@@ -243,6 +255,8 @@ class Settings:
     db_pool_size: int = 10
     sends_in_flight: int = 40
     presence_grace_seconds: int = 30
+    ping_interval_seconds: int = 25
+    ping_timeout_seconds: int = 20
     missed_reply_email_delay_seconds: int = 120
     instance_path: Path = field(default_factory=lambda: Path("instance").resolve())
     testing: bool = False
@@ -357,6 +371,12 @@ class Settings:
             ),
             presence_grace_seconds=_integer(
                 "PRESENCE_GRACE_SECONDS", get("PRESENCE_GRACE_SECONDS") or "30", 3, 3600
+            ),
+            ping_interval_seconds=_integer(
+                "PING_INTERVAL_SECONDS", get("PING_INTERVAL_SECONDS") or "25", 1, 300
+            ),
+            ping_timeout_seconds=_integer(
+                "PING_TIMEOUT_SECONDS", get("PING_TIMEOUT_SECONDS") or "20", 1, 300
             ),
             instance_path=instance,
         )

@@ -75,3 +75,62 @@ def test_accepted_sockets_send_without_nagle_delay():
         accepted, _address = listener.accept()
         with accepted:
             assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+
+
+class FakeSocket:
+    """What the pinger touches of an Engine.IO socket."""
+
+    def __init__(self, sid: str) -> None:
+        self.sid = sid
+        self.last_ping = 1.0  # engineio sets it at creation
+        self.closing = self.closed = False
+        self.sent: list = []
+
+    def send(self, pkt) -> None:
+        self.sent.append(pkt)
+
+
+def test_pinger_pings_in_schedule_order_when_due(monkeypatch):
+    """Sockets are pinged once their interval has passed, oldest first."""
+    from engineio import packet
+
+    from app import runtime
+
+    clock = [100.0]
+    monkeypatch.setattr(runtime.time, "monotonic", lambda: clock[0])
+    pinger = runtime.Pinger(interval=25)
+    first, second = FakeSocket("a"), FakeSocket("b")
+    pinger.schedule(first)
+    clock[0] = 110.0
+    pinger.schedule(second)
+    assert first.last_ping is None and second.last_ping is None
+
+    assert pinger.send_due(124.0) == pytest.approx(1.0)
+    assert first.sent == [] and second.sent == []
+
+    assert pinger.send_due(125.0) == pytest.approx(10.0)
+    assert [p.packet_type for p in first.sent] == [packet.PING]
+    assert first.last_ping is not None
+    assert second.sent == []
+
+    assert pinger.send_due(135.0) == 25
+    assert [p.packet_type for p in second.sent] == [packet.PING]
+
+
+def test_pinger_waits_for_the_pong_and_skips_closed_sockets(monkeypatch):
+    """No second ping is queued before a pong; a closed socket is dropped."""
+    from app import runtime
+
+    monkeypatch.setattr(runtime.time, "monotonic", lambda: 0.0)
+    pinger = runtime.Pinger(interval=25)
+    waiting, gone = FakeSocket("a"), FakeSocket("b")
+    pinger.schedule(waiting)
+    pinger.schedule(waiting)  # a ping is already due: nothing more queued
+    pinger.schedule(gone)
+    assert len(pinger.due) == 2
+
+    gone.closed = True
+    pinger.send_due(25.0)
+    assert len(waiting.sent) == 1
+    assert gone.sent == []
+    assert not pinger.due
