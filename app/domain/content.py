@@ -52,6 +52,12 @@ _cleaner = Cleaner(
 )
 
 
+# Every address the linker finds has an "@" (an email) or a dot followed by
+# a letter of its top-level domain; \w also covers the non-ASCII letters its
+# case-insensitive match lets through (the Kelvin sign for "k").
+_MAY_LINK = re.compile(r"@|\.\w")
+
+
 # One message is rendered for its ack, its agents and its visitor within
 # milliseconds of each other; bleach's parse is the costly part of a send.
 @lru_cache(maxsize=1024)
@@ -60,7 +66,15 @@ def render_html(body: str) -> str:
 
     The sender's text is escaped first, so markup in it stays text; only the
     links the linker adds are tags, and the cleaner checks them once more
-    against an allowlist. Recent results are cached: the output depends on
-    the text alone.
+    against an allowlist. Text in which the linker could find nothing comes
+    out of the two as it went in, escaped, so that is all it gets. Recent
+    results are cached: the output depends on the text alone.
     """
+    if _MAY_LINK.search(body) is None:
+        return escape(body)
+    return _linked_html(body)
+
+
+def _linked_html(body: str) -> str:
+    """Escape ``body`` and make its links clickable, through bleach."""
     return _cleaner.clean(_linker.linkify(escape(body)))
