@@ -477,3 +477,55 @@ def test_an_agent_signed_out_everywhere_is_refused_once_rechecked(
     assert ack["ok"] is False and ack["error"]["code"] == "unauthorized"
     stored = db.session.query(Message).filter_by(conversation_id=conversation_id)
     assert stored.count() == 2  # the visitor's and the first reply only
+
+
+def _statements(app, action) -> int:
+    """Count the SQL statements ``action`` sends."""
+    from sqlalchemy import event
+
+    engine = app.extensions["database"].engine
+    seen = []
+
+    def count(*_args):
+        seen.append(1)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        action()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_agent_sync_loads_summaries_without_a_query_each(app, make, agent, workspace):
+    """Each followed conversation costs its messages' query, not its names'.
+
+    Every conversation here has its own assignee and team, which a lazy
+    load per summary would fetch one by one.
+    """
+    ids = []
+    for number in range(12):
+        team = make.team(workspace, name=f"Team {number}")
+        assignee = make.agent(workspace, name=f"Agent {number}")
+        ids.append(
+            make.conversation(workspace, team_id=team.id, assignee_id=assignee.id).id
+        )
+
+    def sync(how_many):
+        asked = {str(key): 0 for key in reversed(ids[:how_many])}
+        answer = {}
+        count = _statements(
+            app, lambda: answer.update(call(agent, A, "sync", {"conversations": asked}))
+        )
+        return count, answer
+
+    two, _ = sync(2)
+    twelve, answer = sync(12)
+    assert twelve - two <= 10, (two, twelve)
+    assert [c["id"] for c in answer["conversations"]] == list(reversed(ids))
+    assert [c["assignee"]["name"] for c in answer["conversations"]] == [
+        f"Agent {n}" for n in reversed(range(12))
+    ]
+    assert [c["team"]["name"] for c in answer["conversations"]] == [
+        f"Team {n}" for n in reversed(range(12))
+    ]

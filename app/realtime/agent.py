@@ -23,6 +23,7 @@ from app.realtime.common import (
     admitted,
     catch_up,
     dispatch,
+    followed,
     need_bool,
     need_int,
     sync_positions,
@@ -118,12 +119,11 @@ def _tenant() -> Tenant:
 
 def sync(data: dict[str, Any]) -> dict[str, Any]:
     """Catch up on conversations the console follows, notes included."""
-    tenant = _tenant()
-    answer = []
-    for conversation_id, after in sync_positions(data).items():
-        conversation = tenant.find(Conversation, conversation_id)
-        if conversation is not None:
-            answer.append(_catch_up(conversation, after))
+    positions = sync_positions(data)
+    answer = [
+        _catch_up(conversation, positions[conversation.id])
+        for conversation in followed(_tenant().select(Conversation), positions)
+    ]
     db.session.rollback()
     return {"ok": True, "conversations": answer}
 

@@ -32,6 +32,7 @@ from app.realtime.common import (
     admitted,
     catch_up,
     dispatch,
+    followed,
     need_bool,
     need_int,
     sync_positions,
@@ -127,22 +128,19 @@ def sync(data: dict[str, Any]) -> dict[str, Any]:
     positions = sync_positions(data)
     if not positions:
         positions = {c.id: 0 for c in open_conversations(db.session, me.visitor_id)}
-    answer = []
-    for conversation_id, after in positions.items():
-        conversation = Tenant(db.session, me.workspace_id).find(
-            Conversation, conversation_id
+    mine = Tenant(db.session, me.workspace_id).select(Conversation)
+    answer = [
+        catch_up(
+            conversation,
+            positions[conversation.id],
+            room=rooms.visitor_side(conversation.id),
+            for_visitor=True,
+            summary=payloads.conversation_for_visitor(conversation, db.session),
         )
-        if conversation is None or conversation.visitor_id != me.visitor_id:
-            continue
-        answer.append(
-            catch_up(
-                conversation,
-                after,
-                room=rooms.visitor_side(conversation.id),
-                for_visitor=True,
-                summary=payloads.conversation_for_visitor(conversation, db.session),
-            )
+        for conversation in followed(
+            mine.where(Conversation.visitor_id == me.visitor_id), positions
         )
+    ]
     db.session.rollback()
     return {"ok": True, "conversations": answer}
 
