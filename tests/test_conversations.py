@@ -131,3 +131,35 @@ def test_tenant_cannot_reach_another_workspace(make):
         close_conversation(Tenant(db.session, other.id), conversation.id, by=intruder)
     db.session.refresh(conversation)
     assert conversation.status == ConversationStatus.OPEN
+
+
+@pytest.mark.postgresql_only
+def test_a_send_is_one_statement_on_postgresql(app, make):
+    """Claim, retry check, insert and counters go to PostgreSQL as one call."""
+    from sqlalchemy import event
+
+    conversation = make.conversation()
+    engine = app.extensions["database"].engine
+    sent = []
+
+    def record(_conn, _cursor, statement, *_args):
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        message, created = post_message(
+            db.session,
+            conversation.id,
+            author_kind=AuthorKind.AGENT,
+            author_id=None,
+            body="On its way",
+            client_msg_id="a-1",
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert created and message.seq == 1
+    assert len(sent) == 1 and "parley_append_message" in sent[0], sent
+    db.session.expire_all()
+    stored = db.session.get(type(conversation), conversation.id)
+    assert (stored.last_seq, stored.last_visible_seq) == (1, 1)
+    assert stored.first_response_at == message.created_at

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Update, bindparam, func, insert, select, update
+from sqlalchemy import Row, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -269,20 +269,37 @@ _SET_REPLIED = _SET_VISIBLE.values(
 )
 
 
-def _store_statement(counters: Update | None, dialect: str) -> Any:
-    """The statement that stores a message and its counters, returning its id."""
-    if counters is None or dialect != "postgresql":
-        return _INSERT.returning(_m.id)
-    # One round trip: the insert runs once, as a data-modifying CTE.
-    stored = _INSERT.returning(_m.id).cte("stored")
-    return counters.returning(select(stored.c.id).scalar_subquery())
+_STORE = _INSERT.returning(_m.id)
+_FIND_MESSAGE = select(_messages).where(_m.id == bindparam("id"))
 
-
-_STORE = {
-    (counters, dialect): _store_statement(counters, dialect)
-    for counters in (None, _SET_VISIBLE, _SET_REPLIED)
-    for dialect in ("postgresql", "other")
-}
+# On PostgreSQL the claim, the look for a retry, the insert and the counters
+# are one call of a function (migration 0006): one round trip instead of
+# three, and statements whose plans the database keeps.
+_APPEND_CALL = (
+    text(
+        "SELECT * FROM parley_append_message(:conversation, :kind, :author,"
+        " :client_msg_id, :body, :created_at, :visible, :replied)"
+    )
+    .bindparams(
+        bindparam("kind", type_=_m.author_kind.type),
+        bindparam("created_at", type_=_m.created_at.type),
+    )
+    .columns(
+        c_id=_c.id.type,
+        c_workspace_id=_c.workspace_id.type,
+        c_visitor_id=_c.visitor_id.type,
+        c_status=_c.status.type,
+        c_team_id=_c.team_id.type,
+        c_assignee_id=_c.assignee_id.type,
+        c_queued_at=_c.queued_at.type,
+        c_last_seq=_c.last_seq.type,
+        c_last_visible_seq=_c.last_visible_seq.type,
+        c_visitor_read_seq=_c.visitor_read_seq.type,
+        c_agent_read_seq=_c.agent_read_seq.type,
+        message_id=_m.id.type,
+        earlier_id=_m.id.type,
+    )
+)
 
 
 def _append(
@@ -300,54 +317,15 @@ def _append(
 
     ``guard`` sees the conversation's row once it is locked and may refuse
     by raising; the caller then rolls back. This is the hot path of every
-    send, so it speaks SQL through the session's connection: three
-    statements on PostgreSQL (take the number, look for a retry, store the
-    message and the counters), with the ORM's bookkeeping kept out of it.
+    send, so it speaks SQL through the session's connection, with the ORM's
+    bookkeeping kept out of it: on PostgreSQL one call of a function that
+    takes the number, looks for a retry, stores the message and its
+    counters; elsewhere a statement for each.
     """
     text = clean_body(body)
     client_msg_id = check_client_id(client_msg_id)
     session.flush()
     connection = session.connection()
-    found = connection.execute(_CLAIM, {"conversation": conversation_id}).first()
-    if found is None:
-        raise NotFound(f"No conversation {conversation_id}.")
-    claimed = Claimed(*found)
-    if guard is not None:
-        guard(claimed)
-    seq = claimed.last_seq
-    _set_loaded(session, conversation_id, last_seq=seq)
-
-    if client_msg_id is not None and author_id is not None:
-        earlier = connection.execute(
-            _FIND_RETRY,
-            {
-                "conversation": conversation_id,
-                "kind": author_kind,
-                "author": author_id,
-                "client_msg_id": client_msg_id,
-            },
-        ).first()
-        if earlier is not None:
-            # Hand the number back; the row is still locked by us.
-            connection.execute(_HAND_BACK, {"conversation": conversation_id})
-            _set_loaded(session, conversation_id, last_seq=seq - 1)
-            return (
-                Message(**earlier._asdict()),
-                False,
-                replace(claimed, last_seq=seq - 1),
-            )
-
-    created_at = utcnow()
-    row = {
-        "workspace_id": claimed.workspace_id,
-        "conversation_id": conversation_id,
-        "seq": seq,
-        "author_kind": author_kind,
-        "author_id": author_id,
-        "body": text,
-        "client_msg_id": client_msg_id,
-        "created_at": created_at,
-    }
     counters = (
         None
         if author_kind == AuthorKind.NOTE
@@ -355,12 +333,23 @@ def _append(
         if author_kind == AuthorKind.AGENT
         else _SET_VISIBLE
     )
-    dialect = "postgresql" if connection.dialect.name == "postgresql" else "other"
-    params = {f"m_{name}": value for name, value in row.items()}
-    params["conversation"] = conversation_id
-    message_id = connection.execute(_STORE[counters, dialect], params).scalar_one()
-    if counters is not None and dialect != "postgresql":
-        connection.execute(counters, params)
+    row = {
+        "conversation_id": conversation_id,
+        "author_kind": author_kind,
+        "author_id": author_id,
+        "body": text,
+        "client_msg_id": client_msg_id,
+        "created_at": utcnow(),
+    }
+    store = _in_one_call if connection.dialect.name == "postgresql" else _in_steps
+    claimed, message_id, earlier = store(connection, row, counters, guard)
+    seq = claimed.last_seq
+    if earlier is not None:
+        _set_loaded(session, conversation_id, last_seq=seq)
+        return Message(**earlier._asdict()), False, claimed
+
+    _set_loaded(session, conversation_id, last_seq=seq)
+    row.update(workspace_id=claimed.workspace_id, seq=seq)
     if counters is not None:
         _set_loaded(session, conversation_id, last_visible_seq=seq)
     if counters is _SET_REPLIED:
@@ -382,6 +371,79 @@ def _append(
     if counters is not None:
         claimed = replace(claimed, last_visible_seq=seq)
     return message, True, claimed
+
+
+#: What storing found: the claimed row, the new message's id, or the retried one.
+Stored = tuple[Claimed, int | None, Row | None]
+
+
+def _in_one_call(
+    connection: Any, row: dict[str, Any], counters: Any, guard: Guard | None
+) -> Stored:
+    """Claim, look for a retry, store and count in one call (PostgreSQL).
+
+    The message is stored before ``guard`` sees the row; a refusal rolls it
+    back with the rest of the caller's transaction.
+    """
+    found = connection.execute(
+        _APPEND_CALL,
+        {
+            "conversation": row["conversation_id"],
+            "kind": row["author_kind"],
+            "author": row["author_id"],
+            "client_msg_id": row["client_msg_id"],
+            "body": row["body"],
+            "created_at": row["created_at"],
+            "visible": counters is not None,
+            "replied": counters is _SET_REPLIED,
+        },
+    ).first()
+    if found is None:
+        raise NotFound(f"No conversation {row['conversation_id']}.")
+    claimed = Claimed(*found[:11])
+    if guard is not None:
+        guard(claimed)
+    if found.earlier_id is not None:
+        earlier = connection.execute(_FIND_MESSAGE, {"id": found.earlier_id}).one()
+        return claimed, None, earlier
+    return claimed, found.message_id, None
+
+
+def _in_steps(
+    connection: Any, row: dict[str, Any], counters: Any, guard: Guard | None
+) -> Stored:
+    """Claim, look for a retry, store and count, one statement each."""
+    conversation_id = row["conversation_id"]
+    found = connection.execute(_CLAIM, {"conversation": conversation_id}).first()
+    if found is None:
+        raise NotFound(f"No conversation {conversation_id}.")
+    claimed = Claimed(*found)
+    if guard is not None:
+        guard(claimed)
+    if row["client_msg_id"] is not None and row["author_id"] is not None:
+        earlier = connection.execute(
+            _FIND_RETRY,
+            {
+                "conversation": conversation_id,
+                "kind": row["author_kind"],
+                "author": row["author_id"],
+                "client_msg_id": row["client_msg_id"],
+            },
+        ).first()
+        if earlier is not None:
+            # Hand the number back; the row is still locked by us.
+            connection.execute(_HAND_BACK, {"conversation": conversation_id})
+            return replace(claimed, last_seq=claimed.last_seq - 1), None, earlier
+    params = {f"m_{name}": value for name, value in row.items()}
+    params.update(
+        m_workspace_id=claimed.workspace_id,
+        m_seq=claimed.last_seq,
+        conversation=conversation_id,
+    )
+    message_id = connection.execute(_STORE, params).scalar_one()
+    if counters is not None:
+        connection.execute(counters, params)
+    return claimed, message_id, None
 
 
 def _set_loaded(session: Session, conversation_id: int, **values: Any) -> None:
