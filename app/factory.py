@@ -100,14 +100,17 @@ def _init_socketio(app: Flask, settings: Settings) -> None:
     # connection's handshake, whose path no view had: Flask then raised and
     # kept a NotFound per event, a traceback of a dozen frames left to the
     # cyclic collector. The Socket.IO middleware answers every request to
-    # this path before Flask would route it.
-    app.add_url_rule(
-        "/socket.io/",
-        endpoint="socketio",
-        view_func=_socketio_path,
-        methods=["GET", "POST"],
-        strict_slashes=False,
-    )
+    # this path before Flask would route it. A WebSocket handshake is matched
+    # only against WebSocket rules (else WebsocketMismatch), hence two.
+    for websocket in (False, True):
+        app.add_url_rule(
+            "/socket.io/",
+            endpoint="socketio_websocket" if websocket else "socketio",
+            view_func=_socketio_path,
+            methods=["GET"] if websocket else ["GET", "POST"],
+            strict_slashes=False,
+            websocket=websocket,
+        )
 
 
 def _socketio_path() -> NoReturn:

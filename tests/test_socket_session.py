@@ -19,10 +19,22 @@ def test_an_events_request_context_routes_without_an_exception(app):
     """The handshake's path has a route, so no NotFound is raised per event."""
     from flask import request
 
-    for path in ("/socket.io/?EIO=4&transport=websocket", "/socket.io"):
+    for path in ("/socket.io/?EIO=4&transport=polling", "/socket.io"):
         with app.test_request_context(path):
             assert request.routing_exception is None
             assert request.url_rule.endpoint == "socketio"
+
+
+def test_a_websocket_events_request_context_routes_without_an_exception(app):
+    """A WebSocket handshake is matched too, not refused as WebsocketMismatch."""
+    from flask import request
+
+    upgrade = {"Upgrade": "websocket", "Connection": "Upgrade"}
+    with app.test_request_context(
+        "/socket.io/?EIO=4&transport=websocket", headers=upgrade
+    ):
+        assert request.routing_exception is None
+        assert request.url_rule.endpoint == "socketio_websocket"
 
 
 def test_the_socketio_path_is_still_served_by_socketio(app):
