@@ -138,6 +138,8 @@ def followed(query: Select, positions: dict[int, int]) -> list[Conversation]:
     query: loaded lazily, each conversation cost two more round trips, as
     the identity map lets a loaded agent go once nothing holds it.
     """
+    if not positions:
+        return []
     found = db.session.scalars(
         query.where(Conversation.id.in_(positions)).options(
             joinedload(Conversation.assignee), joinedload(Conversation.team)
