@@ -50,11 +50,14 @@ class RedisPresence:
         return previous is None or float(previous) <= now
 
     def renew_many(self, members: set[tuple[str, int, int]]) -> None:
-        """Extend the records of many members in one round trip.
+        """Extend the records of many members, a thousand per round trip.
 
         One ZADD per sorted set (in chunks), not one per member: a web
         process renews every connected visitor each heartbeat, and building
         ten thousand commands held its event loop for a tenth of a second.
+        Each chunk is sent on its own, so that the event loop serves other
+        work between the packing of two chunks (the whole renewal took 35 to
+        85 ms with 10,000 visitors, part of it packing without a pause).
         """
         if not members:
             return
@@ -62,12 +65,10 @@ class RedisPresence:
         by_key: dict[str, list[int]] = {}
         for kind, workspace_id, member_id in members:
             by_key.setdefault(_key(kind, workspace_id), []).append(member_id)
-        pipe = self.client.pipeline(transaction=False)
         for key, ids in by_key.items():
             for start in range(0, len(ids), RENEW_CHUNK):
                 chunk = ids[start : start + RENEW_CHUNK]
-                pipe.zadd(key, dict.fromkeys(chunk, until), gt=True)
-        pipe.execute()
+                self.client.zadd(key, dict.fromkeys(chunk, until), gt=True)
 
     def is_online(self, kind: str, workspace_id: int, member_id: int) -> bool:
         """True while the member's record has not expired."""
