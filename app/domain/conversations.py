@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Row, bindparam, func, insert, select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -16,6 +16,7 @@ from sqlalchemy.sql.expression import ClauseElement
 from app.db import utcnow
 from app.domain import audit, events
 from app.domain.content import clean_body
+from app.domain.numbering import Claimed, Counters, Guard, store
 from app.domain.tenancy import Tenant
 from app.errors import Conflict, NotFound, ParleyError, ValidationError
 from app.models import (
@@ -164,27 +165,6 @@ def append_message(
     return message, created
 
 
-@dataclass(frozen=True, slots=True)
-class Claimed:
-    """A conversation's row as taking the next sequence number found it."""
-
-    id: int
-    workspace_id: int
-    visitor_id: int
-    status: ConversationStatus
-    team_id: int | None
-    assignee_id: int | None
-    queued_at: datetime | None
-    #: The conversation's counters as :func:`_append` leaves them.
-    last_seq: int
-    last_visible_seq: int
-    visitor_read_seq: int
-    agent_read_seq: int
-
-
-Guard = Callable[[Claimed], None]
-
-
 Summarize = Callable[[Session, "Claimed | Conversation"], Any]
 
 
@@ -218,90 +198,6 @@ class Author(Protocol):
     name: str
 
 
-# The statements of a send, built once: a statement built per call spends
-# more time computing its cache key than the database spends running it.
-_conversations = Conversation.__table__
-_messages = Message.__table__
-_c = _conversations.c
-_m = _messages.c
-
-_CLAIM = (
-    update(_conversations)
-    .where(_c.id == bindparam("conversation"))
-    .values(last_seq=_c.last_seq + 1)
-    .returning(
-        _c.id,
-        _c.workspace_id,
-        _c.visitor_id,
-        _c.status,
-        _c.team_id,
-        _c.assignee_id,
-        _c.queued_at,
-        _c.last_seq,
-        _c.last_visible_seq,
-        _c.visitor_read_seq,
-        _c.agent_read_seq,
-    )
-)
-_HAND_BACK = (
-    update(_conversations)
-    .where(_c.id == bindparam("conversation"))
-    .values(last_seq=_c.last_seq - 1)
-)
-_FIND_RETRY = select(_messages).where(
-    _m.conversation_id == bindparam("conversation"),
-    _m.author_kind == bindparam("kind"),
-    _m.author_id == bindparam("author"),
-    _m.client_msg_id == bindparam("client_msg_id"),
-)
-_INSERT = insert(_messages).values(
-    {name: bindparam(f"m_{name}", type_=_m[name].type) for name in Message.FIELDS}
-)
-_SET_VISIBLE = (
-    update(_conversations)
-    .where(_c.id == bindparam("conversation"))
-    .values(last_visible_seq=bindparam("m_seq"))
-)
-_SET_REPLIED = _SET_VISIBLE.values(
-    first_response_at=func.coalesce(
-        _c.first_response_at, bindparam("m_created_at", type_=_c.created_at.type)
-    )
-)
-
-
-_STORE = _INSERT.returning(_m.id)
-_FIND_MESSAGE = select(_messages).where(_m.id == bindparam("id"))
-
-# On PostgreSQL the claim, the look for a retry, the insert and the counters
-# are one call of a function (migration 0006): one round trip instead of
-# three, and statements whose plans the database keeps.
-_APPEND_CALL = (
-    text(
-        "SELECT * FROM parley_append_message(:conversation, :kind, :author,"
-        " :client_msg_id, :body, :created_at, :visible, :replied)"
-    )
-    .bindparams(
-        bindparam("kind", type_=_m.author_kind.type),
-        bindparam("created_at", type_=_m.created_at.type),
-    )
-    .columns(
-        c_id=_c.id.type,
-        c_workspace_id=_c.workspace_id.type,
-        c_visitor_id=_c.visitor_id.type,
-        c_status=_c.status.type,
-        c_team_id=_c.team_id.type,
-        c_assignee_id=_c.assignee_id.type,
-        c_queued_at=_c.queued_at.type,
-        c_last_seq=_c.last_seq.type,
-        c_last_visible_seq=_c.last_visible_seq.type,
-        c_visitor_read_seq=_c.visitor_read_seq.type,
-        c_agent_read_seq=_c.agent_read_seq.type,
-        message_id=_m.id.type,
-        earlier_id=_m.id.type,
-    )
-)
-
-
 def _append(
     session: Session,
     conversation_id: int,
@@ -316,22 +212,19 @@ def _append(
     """Number and store a message in the caller's transaction.
 
     ``guard`` sees the conversation's row once it is locked and may refuse
-    by raising; the caller then rolls back. This is the hot path of every
-    send, so it speaks SQL through the session's connection, with the ORM's
-    bookkeeping kept out of it: on PostgreSQL one call of a function that
-    takes the number, looks for a retry, stores the message and its
-    counters; elsewhere a statement for each.
+    by raising; the caller then rolls back. The SQL is in
+    :mod:`app.domain.numbering`; here a loaded Conversation is kept in step
+    and the broadcast is queued for the commit.
     """
     text = clean_body(body)
     client_msg_id = check_client_id(client_msg_id)
     session.flush()
-    connection = session.connection()
     counters = (
-        None
+        Counters.NONE
         if author_kind == AuthorKind.NOTE
-        else _SET_REPLIED
+        else Counters.REPLIED
         if author_kind == AuthorKind.AGENT
-        else _SET_VISIBLE
+        else Counters.VISIBLE
     )
     row = {
         "conversation_id": conversation_id,
@@ -341,19 +234,18 @@ def _append(
         "client_msg_id": client_msg_id,
         "created_at": utcnow(),
     }
-    store = _in_one_call if connection.dialect.name == "postgresql" else _in_steps
-    claimed, message_id, earlier = store(connection, row, counters, guard)
+    claimed, message_id, earlier = store(session.connection(), row, counters, guard)
     seq = claimed.last_seq
+    _set_loaded(session, conversation_id, last_seq=seq)
     if earlier is not None:
-        _set_loaded(session, conversation_id, last_seq=seq)
         return Message(**earlier._asdict()), False, claimed
 
-    _set_loaded(session, conversation_id, last_seq=seq)
     row.update(workspace_id=claimed.workspace_id, seq=seq)
-    if counters is not None:
+    if counters is not Counters.NONE:
         _set_loaded(session, conversation_id, last_visible_seq=seq)
-    if counters is _SET_REPLIED:
-        _set_loaded(session, conversation_id, first_response_at=_c.first_response_at)
+    if counters is Counters.REPLIED:
+        first_response_at = Conversation.__table__.c.first_response_at
+        _set_loaded(session, conversation_id, first_response_at=first_response_at)
     message = Message(id=message_id, **row)
 
     if (
@@ -368,82 +260,9 @@ def _append(
         events.message_posted,
         message=view_of(message, author_name, claimed.last_visible_seq),
     )
-    if counters is not None:
+    if counters is not Counters.NONE:
         claimed = replace(claimed, last_visible_seq=seq)
     return message, True, claimed
-
-
-#: What storing found: the claimed row, the new message's id, or the retried one.
-Stored = tuple[Claimed, int | None, Row | None]
-
-
-def _in_one_call(
-    connection: Any, row: dict[str, Any], counters: Any, guard: Guard | None
-) -> Stored:
-    """Claim, look for a retry, store and count in one call (PostgreSQL).
-
-    The message is stored before ``guard`` sees the row; a refusal rolls it
-    back with the rest of the caller's transaction.
-    """
-    found = connection.execute(
-        _APPEND_CALL,
-        {
-            "conversation": row["conversation_id"],
-            "kind": row["author_kind"],
-            "author": row["author_id"],
-            "client_msg_id": row["client_msg_id"],
-            "body": row["body"],
-            "created_at": row["created_at"],
-            "visible": counters is not None,
-            "replied": counters is _SET_REPLIED,
-        },
-    ).first()
-    if found is None:
-        raise NotFound(f"No conversation {row['conversation_id']}.")
-    claimed = Claimed(*found[:11])
-    if guard is not None:
-        guard(claimed)
-    if found.earlier_id is not None:
-        earlier = connection.execute(_FIND_MESSAGE, {"id": found.earlier_id}).one()
-        return claimed, None, earlier
-    return claimed, found.message_id, None
-
-
-def _in_steps(
-    connection: Any, row: dict[str, Any], counters: Any, guard: Guard | None
-) -> Stored:
-    """Claim, look for a retry, store and count, one statement each."""
-    conversation_id = row["conversation_id"]
-    found = connection.execute(_CLAIM, {"conversation": conversation_id}).first()
-    if found is None:
-        raise NotFound(f"No conversation {conversation_id}.")
-    claimed = Claimed(*found)
-    if guard is not None:
-        guard(claimed)
-    if row["client_msg_id"] is not None and row["author_id"] is not None:
-        earlier = connection.execute(
-            _FIND_RETRY,
-            {
-                "conversation": conversation_id,
-                "kind": row["author_kind"],
-                "author": row["author_id"],
-                "client_msg_id": row["client_msg_id"],
-            },
-        ).first()
-        if earlier is not None:
-            # Hand the number back; the row is still locked by us.
-            connection.execute(_HAND_BACK, {"conversation": conversation_id})
-            return replace(claimed, last_seq=claimed.last_seq - 1), None, earlier
-    params = {f"m_{name}": value for name, value in row.items()}
-    params.update(
-        m_workspace_id=claimed.workspace_id,
-        m_seq=claimed.last_seq,
-        conversation=conversation_id,
-    )
-    message_id = connection.execute(_STORE, params).scalar_one()
-    if counters is not None:
-        connection.execute(counters, params)
-    return claimed, message_id, None
 
 
 def _set_loaded(session: Session, conversation_id: int, **values: Any) -> None:

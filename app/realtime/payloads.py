@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.domain.content import render_html
-from app.domain.conversations import Claimed, MessageView, view_of
+from app.domain.conversations import MessageView, view_of
+from app.domain.numbering import Claimed
 from app.models import (
     AuthorKind,
     Availability,

@@ -1,0 +1,240 @@
+"""Numbering and storing a message: the SQL on the hot path of every send.
+
+A send takes its conversation's next sequence number under the row's lock,
+looks for an earlier copy (a retry), stores the message and moves the
+conversation's counters, all in the caller's transaction. The statements
+are built once and run on the session's connection, with the ORM's
+bookkeeping kept out: a statement built per call spends more time
+computing its cache key than the database spends running it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, text, update
+
+from app.errors import NotFound
+from app.models import Conversation, ConversationStatus, Message
+
+
+class Counters(enum.Enum):
+    """Which of the conversation's counters a new message moves."""
+
+    #: An internal note: seen by agents only.
+    NONE = "none"
+    #: The last message the visitor can see.
+    VISIBLE = "visible"
+    #: That, and the first response's time if this is the first reply.
+    REPLIED = "replied"
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A conversation's row as taking the next sequence number found it."""
+
+    id: int
+    workspace_id: int
+    visitor_id: int
+    status: ConversationStatus
+    team_id: int | None
+    assignee_id: int | None
+    queued_at: datetime | None
+    #: The conversation's counters as the send leaves them (the visible
+    #: one as it was before the message, when it comes from :func:`store`).
+    last_seq: int
+    last_visible_seq: int
+    visitor_read_seq: int
+    agent_read_seq: int
+
+
+Guard = Callable[[Claimed], None]
+
+
+_conversations = Conversation.__table__
+_messages = Message.__table__
+_c = _conversations.c
+_m = _messages.c
+
+_CLAIM = (
+    update(_conversations)
+    .where(_c.id == bindparam("conversation"))
+    .values(last_seq=_c.last_seq + 1)
+    .returning(
+        _c.id,
+        _c.workspace_id,
+        _c.visitor_id,
+        _c.status,
+        _c.team_id,
+        _c.assignee_id,
+        _c.queued_at,
+        _c.last_seq,
+        _c.last_visible_seq,
+        _c.visitor_read_seq,
+        _c.agent_read_seq,
+    )
+)
+_HAND_BACK = (
+    update(_conversations)
+    .where(_c.id == bindparam("conversation"))
+    .values(last_seq=_c.last_seq - 1)
+)
+_FIND_RETRY = select(_messages).where(
+    _m.conversation_id == bindparam("conversation"),
+    _m.author_kind == bindparam("kind"),
+    _m.author_id == bindparam("author"),
+    _m.client_msg_id == bindparam("client_msg_id"),
+)
+_INSERT = insert(_messages).values(
+    {name: bindparam(f"m_{name}", type_=_m[name].type) for name in Message.FIELDS}
+)
+_SET_VISIBLE = (
+    update(_conversations)
+    .where(_c.id == bindparam("conversation"))
+    .values(last_visible_seq=bindparam("m_seq"))
+)
+_SET_REPLIED = _SET_VISIBLE.values(
+    first_response_at=func.coalesce(
+        _c.first_response_at, bindparam("m_created_at", type_=_c.created_at.type)
+    )
+)
+
+
+_STORE = _INSERT.returning(_m.id)
+_COUNT = {Counters.VISIBLE: _SET_VISIBLE, Counters.REPLIED: _SET_REPLIED}
+_FIND_MESSAGE = select(_messages).where(_m.id == bindparam("id"))
+
+# On PostgreSQL the claim, the look for a retry, the insert and the counters
+# are one call of a function (migration 0006): one round trip instead of
+# three, and statements whose plans the database keeps.
+_APPEND_CALL = (
+    text(
+        "SELECT * FROM parley_append_message(:conversation, :kind, :author,"
+        " :client_msg_id, :body, :created_at, :visible, :replied)"
+    )
+    .bindparams(
+        bindparam("kind", type_=_m.author_kind.type),
+        bindparam("created_at", type_=_m.created_at.type),
+    )
+    .columns(
+        c_id=_c.id.type,
+        c_workspace_id=_c.workspace_id.type,
+        c_visitor_id=_c.visitor_id.type,
+        c_status=_c.status.type,
+        c_team_id=_c.team_id.type,
+        c_assignee_id=_c.assignee_id.type,
+        c_queued_at=_c.queued_at.type,
+        c_last_seq=_c.last_seq.type,
+        c_last_visible_seq=_c.last_visible_seq.type,
+        c_visitor_read_seq=_c.visitor_read_seq.type,
+        c_agent_read_seq=_c.agent_read_seq.type,
+        message_id=_m.id.type,
+        earlier_id=_m.id.type,
+    )
+)
+
+
+class Stored(NamedTuple):
+    """What :func:`store` did.
+
+    ``message_id`` is the new message's; for a retry it is None and
+    ``earlier`` is the first copy's row.
+    """
+
+    claimed: Claimed
+    message_id: int | None
+    earlier: Row | None
+
+
+def store(
+    connection: Connection,
+    row: dict[str, Any],
+    counters: Counters,
+    guard: Guard | None = None,
+) -> Stored:
+    """Number and store the message ``row`` in the connection's transaction.
+
+    ``row`` holds the message's fields but its workspace and number, which
+    come from the conversation. ``guard`` sees the conversation's row once
+    it is locked and may refuse by raising; the caller then rolls back. A
+    retry (the same author and client message id) stores nothing and gives
+    the first copy back.
+    """
+    if connection.dialect.name == "postgresql":
+        return _in_one_call(connection, row, counters, guard)
+    return _in_steps(connection, row, counters, guard)
+
+
+def _in_one_call(
+    connection: Connection, row: dict[str, Any], counters: Counters, guard: Guard | None
+) -> Stored:
+    """Claim, look for a retry, store and count in one call (PostgreSQL).
+
+    The message is stored before ``guard`` sees the row; a refusal rolls it
+    back with the rest of the caller's transaction.
+    """
+    found = connection.execute(
+        _APPEND_CALL,
+        {
+            "conversation": row["conversation_id"],
+            "kind": row["author_kind"],
+            "author": row["author_id"],
+            "client_msg_id": row["client_msg_id"],
+            "body": row["body"],
+            "created_at": row["created_at"],
+            "visible": counters is not Counters.NONE,
+            "replied": counters is Counters.REPLIED,
+        },
+    ).first()
+    if found is None:
+        raise NotFound(f"No conversation {row['conversation_id']}.")
+    claimed = Claimed(*found[:11])
+    if guard is not None:
+        guard(claimed)
+    if found.earlier_id is not None:
+        earlier = connection.execute(_FIND_MESSAGE, {"id": found.earlier_id}).one()
+        return Stored(claimed, None, earlier)
+    return Stored(claimed, found.message_id, None)
+
+
+def _in_steps(
+    connection: Connection, row: dict[str, Any], counters: Counters, guard: Guard | None
+) -> Stored:
+    """Claim, look for a retry, store and count, one statement each."""
+    conversation_id = row["conversation_id"]
+    found = connection.execute(_CLAIM, {"conversation": conversation_id}).first()
+    if found is None:
+        raise NotFound(f"No conversation {conversation_id}.")
+    claimed = Claimed(*found)
+    if guard is not None:
+        guard(claimed)
+    if row["client_msg_id"] is not None and row["author_id"] is not None:
+        earlier = connection.execute(
+            _FIND_RETRY,
+            {
+                "conversation": conversation_id,
+                "kind": row["author_kind"],
+                "author": row["author_id"],
+                "client_msg_id": row["client_msg_id"],
+            },
+        ).first()
+        if earlier is not None:
+            # Hand the number back; the row is still locked by us.
+            connection.execute(_HAND_BACK, {"conversation": conversation_id})
+            return Stored(
+                replace(claimed, last_seq=claimed.last_seq - 1), None, earlier
+            )
+    params = {f"m_{name}": value for name, value in row.items()}
+    params.update(
+        m_workspace_id=claimed.workspace_id,
+        m_seq=claimed.last_seq,
+        conversation=conversation_id,
+    )
+    message_id = connection.execute(_STORE, params).scalar_one()
+    if counters is not Counters.NONE:
+        connection.execute(_COUNT[counters], params)
+    return Stored(claimed, message_id, None)
