@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from app.db import utcnow
 from app.domain import console
@@ -12,6 +12,7 @@ from app.domain.tenancy import Tenant
 from app.models import AuthorKind, Conversation, ConversationStatus, Message
 from app.routing.assignment import assign_to
 from tests.support.console import JSON, signed_in
+from tests.support.statements import statements
 
 
 def _age(make, conversation, minutes: int) -> None:
@@ -147,23 +148,6 @@ def test_pages_of_fifty(app, make):
     assert "/console/?view=open&amp;page=2" in page
 
 
-def _statements(app, action) -> int:
-    """Count the SQL statements ``action`` sends."""
-    engine = app.extensions["database"].engine
-    seen = []
-
-    def count(*_args):
-        """Count one statement."""
-        seen.append(1)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        action()
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    return len(seen)
-
-
 def _fill(make, agent, how_many: int) -> None:
     team = make.team(agent.workspace, members=[agent])
     tenant = Tenant(make.session, agent.workspace_id)
@@ -189,7 +173,7 @@ def test_list_query_count_does_not_grow_with_page_size(app, make):
             """List the agent's teams view."""
             out.append(console.inbox_page(t, a.id, "teams"))
 
-        counts.append(_statements(app, list_teams))
+        counts.append(len(statements(app, list_teams)))
         assert len(listed[0].rows) == size
         assert all(row.tags for row in listed[0].rows)
     assert counts[0] == counts[1]
@@ -197,9 +181,12 @@ def test_list_query_count_does_not_grow_with_page_size(app, make):
     pages = []
     for agent in (small, large):
         client = signed_in(app, agent)
-        pages.append(
-            _statements(app, lambda c=client: c.get("/console/inbox/rows?view=teams"))
-        )
+
+        def rows(c=client):
+            """Fetch the agent's teams view."""
+            c.get("/console/inbox/rows?view=teams")
+
+        pages.append(len(statements(app, rows)))
     assert pages[0] == pages[1]
 
 

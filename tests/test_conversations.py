@@ -11,6 +11,7 @@ from app.domain.tenancy import Tenant
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models import AuditEvent, AuthorKind, ConversationStatus, Message
+from tests.support.statements import statements
 
 
 def test_sequence_numbers_count_up_from_one(make):
@@ -136,30 +137,26 @@ def test_tenant_cannot_reach_another_workspace(make):
 @pytest.mark.postgresql_only
 def test_a_send_is_one_statement_on_postgresql(app, make):
     """Claim, retry check, insert and counters go to PostgreSQL as one call."""
-    from sqlalchemy import event
-
     conversation = make.conversation()
-    engine = app.extensions["database"].engine
-    sent = []
+    stored = []
 
-    def record(_conn, _cursor, statement, *_args):
-        sent.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        message, created = post_message(
-            db.session,
-            conversation.id,
-            author_kind=AuthorKind.AGENT,
-            author_id=None,
-            body="On its way",
-            client_msg_id="a-1",
+    def send():
+        stored.append(
+            post_message(
+                db.session,
+                conversation.id,
+                author_kind=AuthorKind.AGENT,
+                author_id=None,
+                body="On its way",
+                client_msg_id="a-1",
+            )
         )
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+
+    sent = statements(app, send)
+    [(message, created)] = stored
     assert created and message.seq == 1
     assert len(sent) == 1 and "parley_append_message" in sent[0], sent
     db.session.expire_all()
-    stored = db.session.get(type(conversation), conversation.id)
-    assert (stored.last_seq, stored.last_visible_seq) == (1, 1)
-    assert stored.first_response_at == message.created_at
+    row = db.session.get(type(conversation), conversation.id)
+    assert (row.last_seq, row.last_visible_seq) == (1, 1)
+    assert row.first_response_at == message.created_at

@@ -28,14 +28,10 @@ def web(request, database_url):
         PING_INTERVAL_SECONDS=str(INTERVAL),
         PING_TIMEOUT_SECONDS=str(TIMEOUT),
     )
-    process = WebProcess("parley serve", env, port, name=f"web-{request.param}")
-    process.start()
-    try:
-        process.wait_ready()
+    with WebProcess(
+        "parley serve", env, port, name=f"web-{request.param}"
+    ).serving() as process:
         yield process
-    finally:
-        process.kill()
-        print(f"--- {process.name}\n{process.output()[-4000:]}")
 
 
 def _open(process: WebProcess) -> websocket.WebSocket:

@@ -8,6 +8,7 @@ from app.extensions import db, sends
 from app.models import AuthorKind, Conversation, Message
 from tests.support.console import post_json
 from tests.support.sockets import call, new_id, open_agent, open_widget, received
+from tests.support.statements import statements
 
 W, A = "/widget", "/agent"
 
@@ -479,24 +480,6 @@ def test_an_agent_signed_out_everywhere_is_refused_once_rechecked(
     assert stored.count() == 2  # the visitor's and the first reply only
 
 
-def _statements(app, action) -> int:
-    """Count the SQL statements ``action`` sends."""
-    from sqlalchemy import event
-
-    engine = app.extensions["database"].engine
-    seen = []
-
-    def count(*_args):
-        seen.append(1)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        action()
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    return len(seen)
-
-
 def test_agent_sync_loads_summaries_without_a_query_each(app, make, agent, workspace):
     """Each followed conversation costs its messages' query, not its names'.
 
@@ -514,10 +497,10 @@ def test_agent_sync_loads_summaries_without_a_query_each(app, make, agent, works
     def sync(how_many):
         asked = {str(key): 0 for key in reversed(ids[:how_many])}
         answer = {}
-        count = _statements(
+        sent = statements(
             app, lambda: answer.update(call(agent, A, "sync", {"conversations": asked}))
         )
-        return count, answer
+        return len(sent), answer
 
     two, _ = sync(2)
     twelve, answer = sync(12)

@@ -35,13 +35,9 @@ def web(database_url, redis_url):
         # One pooled connection and two more in bursts.
         DB_POOL_SIZE="1",
     )
-    process = WebProcess("parley serve", env, port, name="web-small-pool").start()
-    try:
-        process.wait_ready()
+    web = WebProcess("parley serve", env, port, name="web-small-pool")
+    with web.serving() as process:
         yield process
-    finally:
-        process.kill()
-        print(f"--- {process.name}\n{process.output()[-4000:]}")
 
 
 def test_a_burst_of_agents_larger_than_the_pool_all_connect(web, make):

@@ -12,11 +12,21 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Row, bindparam, func, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    bindparam,
+    column,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 
 from app.errors import NotFound
 from app.models import Conversation, ConversationStatus, Message
@@ -60,23 +70,14 @@ _messages = Message.__table__
 _c = _conversations.c
 _m = _messages.c
 
+#: The conversation's columns a claim returns: the fields of Claimed.
+_CLAIMED = [_c[field.name] for field in fields(Claimed)]
+
 _CLAIM = (
     update(_conversations)
     .where(_c.id == bindparam("conversation"))
     .values(last_seq=_c.last_seq + 1)
-    .returning(
-        _c.id,
-        _c.workspace_id,
-        _c.visitor_id,
-        _c.status,
-        _c.team_id,
-        _c.assignee_id,
-        _c.queued_at,
-        _c.last_seq,
-        _c.last_visible_seq,
-        _c.visitor_read_seq,
-        _c.agent_read_seq,
-    )
+    .returning(*_CLAIMED)
 )
 _HAND_BACK = (
     update(_conversations)
@@ -121,19 +122,9 @@ _APPEND_CALL = (
         bindparam("created_at", type_=_m.created_at.type),
     )
     .columns(
-        c_id=_c.id.type,
-        c_workspace_id=_c.workspace_id.type,
-        c_visitor_id=_c.visitor_id.type,
-        c_status=_c.status.type,
-        c_team_id=_c.team_id.type,
-        c_assignee_id=_c.assignee_id.type,
-        c_queued_at=_c.queued_at.type,
-        c_last_seq=_c.last_seq.type,
-        c_last_visible_seq=_c.last_visible_seq.type,
-        c_visitor_read_seq=_c.visitor_read_seq.type,
-        c_agent_read_seq=_c.agent_read_seq.type,
-        message_id=_m.id.type,
-        earlier_id=_m.id.type,
+        *(column(f"c_{claimed.name}", claimed.type) for claimed in _CLAIMED),
+        column("message_id", _m.id.type),
+        column("earlier_id", _m.id.type),
     )
 )
 
@@ -192,7 +183,7 @@ def _in_one_call(
     ).first()
     if found is None:
         raise NotFound(f"No conversation {row['conversation_id']}.")
-    claimed = Claimed(*found[:11])
+    claimed = Claimed(*found[: len(_CLAIMED)])
     if guard is not None:
         guard(claimed)
     if found.earlier_id is not None:

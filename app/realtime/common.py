@@ -131,19 +131,18 @@ def sync_positions(data: dict[str, Any]) -> dict[int, int]:
     return positions
 
 
-def followed(query: Select, positions: dict[int, int]) -> list[Conversation]:
-    """Load the conversations of a sync in one query, in the order asked for.
+#: What every summary names, loaded with its conversation in one query:
+#: loaded lazily, each conversation cost two more round trips, as the
+#: identity map lets a loaded agent go once nothing holds it.
+SUMMARY_LOADS = (joinedload(Conversation.assignee), joinedload(Conversation.team))
 
-    Their assignees and teams, which every summary names, come in the same
-    query: loaded lazily, each conversation cost two more round trips, as
-    the identity map lets a loaded agent go once nothing holds it.
-    """
+
+def followed(query: Select, positions: dict[int, int]) -> list[Conversation]:
+    """Load the conversations of a sync in one query, in the order asked for."""
     if not positions:
         return []
     found = db.session.scalars(
-        query.where(Conversation.id.in_(positions)).options(
-            joinedload(Conversation.assignee), joinedload(Conversation.team)
-        )
+        query.where(Conversation.id.in_(positions)).options(*SUMMARY_LOADS)
     ).all()
     by_id = {conversation.id: conversation for conversation in found}
     return [by_id[key] for key in positions if key in by_id]

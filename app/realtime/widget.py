@@ -17,7 +17,6 @@ from app.domain.visitors import (
     VisitorTokens,
     clean_page,
     clean_prechat,
-    open_conversations,
     origin_allowed,
     public_profile,
     update_profile,
@@ -25,9 +24,10 @@ from app.domain.visitors import (
 )
 from app.errors import NotFound, ParleyError, ValidationError
 from app.extensions import db, limiter, presence, socketio
-from app.models import Conversation, Visitor
+from app.models import Conversation, ConversationStatus, Visitor
 from app.realtime import payloads, rooms
 from app.realtime.common import (
+    SUMMARY_LOADS,
     Throttle,
     admitted,
     catch_up,
@@ -126,20 +126,29 @@ def sync(data: dict[str, Any]) -> dict[str, Any]:
     """Catch up: every message after the seqs the client holds."""
     me = _me()
     positions = sync_positions(data)
-    if not positions:
-        positions = {c.id: 0 for c in open_conversations(db.session, me.visitor_id)}
-    mine = Tenant(db.session, me.workspace_id).select(Conversation)
+    mine = (
+        Tenant(db.session, me.workspace_id)
+        .select(Conversation)
+        .where(Conversation.visitor_id == me.visitor_id)
+    )
+    if positions:
+        conversations = followed(mine, positions)
+    else:
+        # A first sync follows every open conversation from its start.
+        conversations = db.session.scalars(
+            mine.where(Conversation.status != ConversationStatus.CLOSED)
+            .order_by(Conversation.id)
+            .options(*SUMMARY_LOADS)
+        ).all()
     answer = [
         catch_up(
             conversation,
-            positions[conversation.id],
+            positions.get(conversation.id, 0),
             room=rooms.visitor_side(conversation.id),
             for_visitor=True,
             summary=payloads.conversation_for_visitor(conversation, db.session),
         )
-        for conversation in followed(
-            mine.where(Conversation.visitor_id == me.visitor_id), positions
-        )
+        for conversation in conversations
     ]
     db.session.rollback()
     return {"ok": True, "conversations": answer}

@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -98,6 +100,20 @@ class WebProcess(ParleyProcess):
         super().__init__(command, {**env, "PORT": str(port)}, name)
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
+
+    @contextmanager
+    def serving(self) -> Iterator[WebProcess]:
+        """Start, wait until ready, and kill at the end, printing the output.
+
+        pytest shows what was printed when the test fails.
+        """
+        self.start()
+        try:
+            self.wait_ready()
+            yield self
+        finally:
+            self.kill()
+            print(f"--- {self.name}\n{self.output()[-4000:]}")
 
     def wait_ready(self, path: str = "/readyz", timeout: float = 60) -> WebProcess:
         """Wait until ``path`` answers 200 (the process must stay alive)."""
