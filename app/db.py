@@ -67,7 +67,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str, pool_size: int = 10) -> Engine:
+def make_engine(url: str, pool_size: int = 20) -> Engine:
     """Create an engine tuned for the backend ``url`` names."""
     if url.startswith("sqlite"):
         engine = create_engine(
@@ -78,8 +78,13 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
         return engine
     engine = create_engine(
         url,
+        # The pool keeps pool_size connections; one opened past them for a
+        # burst is closed when it comes back, and opening one (a new server
+        # process that plans every statement afresh) costs the database more
+        # than keeping it. Web processes admit no more sends than pool_size
+        # (SENDS_IN_FLIGHT), so that sends alone never open one.
         pool_size=pool_size,
-        max_overflow=pool_size * 2,
+        max_overflow=pool_size,
         pool_recycle=1800,
     )
     event.listen(engine, "checkin", _note_checkin)

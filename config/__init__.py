@@ -147,15 +147,17 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "DB_POOL_SIZE",
-        "`10`",
-        "Database connections kept open by each process (PostgreSQL).",
+        "`20`",
+        "Database connections kept open by each process (PostgreSQL), and as "
+        "many again opened for bursts and closed after use.",
     ),
     Variable(
         "SENDS_IN_FLIGHT",
-        "`40`",
+        "`DB_POOL_SIZE`",
         "Messages one web process stores at once; past it, sends get a "
         "`rate_limited` ack and the client retries, instead of every message "
-        "waiting in line. `0` turns the limit off.",
+        "waiting in line. The default lets every admitted send use a kept "
+        "connection. `0` turns the limit off.",
     ),
 )
 
@@ -252,8 +254,8 @@ class Settings:
     smtp_starttls: bool = False
     mail_from: str = "Parley <parley@localhost>"
     session_cookie_secure: bool = False
-    db_pool_size: int = 10
-    sends_in_flight: int = 40
+    db_pool_size: int = 20
+    sends_in_flight: int = 20
     presence_grace_seconds: int = 30
     ping_interval_seconds: int = 25
     ping_timeout_seconds: int = 20
@@ -313,6 +315,7 @@ class Settings:
         redis_url = _redis_url(get("REDIS_URL")) if get("REDIS_URL") else None
         host = get("HOST") or "127.0.0.1"
         port = _integer("PORT", get("PORT") or "5000", 1, 65535)
+        pool_size = _integer("DB_POOL_SIZE", get("DB_POOL_SIZE") or "20", 1, 500)
 
         try:
             sample_rate = float(get("SENTRY_TRACES_SAMPLE_RATE") or "0")
@@ -359,9 +362,9 @@ class Settings:
                 "SESSION_COOKIE_SECURE",
                 get("SESSION_COOKIE_SECURE") or ("true" if production else "false"),
             ),
-            db_pool_size=_integer("DB_POOL_SIZE", get("DB_POOL_SIZE") or "10", 1, 500),
+            db_pool_size=pool_size,
             sends_in_flight=_integer(
-                "SENDS_IN_FLIGHT", get("SENDS_IN_FLIGHT") or "40", 0, 10_000
+                "SENDS_IN_FLIGHT", get("SENDS_IN_FLIGHT") or str(pool_size), 0, 10_000
             ),
             missed_reply_email_delay_seconds=_integer(
                 "MISSED_REPLY_EMAIL_DELAY_SECONDS",

@@ -43,6 +43,17 @@ def test_database_url_implies_production(tmp_path):
     assert not settings.jobs_inline
 
 
+def test_sends_in_flight_follows_the_pool_unless_set(tmp_path):
+    """Admitted sends default to the kept connections; either can be set."""
+    settings = Settings.from_env(PROD, instance_path=tmp_path)
+    assert (settings.db_pool_size, settings.sends_in_flight) == (20, 20)
+    settings = Settings.from_env({**PROD, "DB_POOL_SIZE": "8"}, instance_path=tmp_path)
+    assert (settings.db_pool_size, settings.sends_in_flight) == (8, 8)
+    env = {**PROD, "DB_POOL_SIZE": "8", "SENDS_IN_FLIGHT": "0"}
+    settings = Settings.from_env(env, instance_path=tmp_path)
+    assert (settings.db_pool_size, settings.sends_in_flight) == (8, 0)
+
+
 @pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "REDIS_URL"])
 def test_production_names_a_missing_variable(missing, tmp_path):
     """A missing required setting stops the start with the variable's name."""
@@ -62,6 +73,8 @@ def test_production_names_a_missing_variable(missing, tmp_path):
         ("SMTP_STARTTLS", "maybe"),
         ("LOG_FORMAT", "xml"),
         ("SECRET_KEY", "short"),
+        ("DB_POOL_SIZE", "0"),
+        ("SENDS_IN_FLIGHT", "-1"),
     ],
 )
 def test_malformed_setting_is_named(name, value, tmp_path):

@@ -54,3 +54,20 @@ def test_a_connection_used_a_moment_ago_is_handed_out_untested(engine, monkeypat
             _backend_pid(connection)
     with engine.connect() as connection:
         assert _backend_pid(connection) != first
+
+
+def test_the_pool_keeps_its_connections_through_a_burst(fresh_postgres):
+    """pool_size connections outlive a burst; only the extra ones are closed."""
+    engine = make_engine(fresh_postgres.url, pool_size=3)
+    try:
+        held = [engine.connect() for _ in range(6)]  # three kept, three more
+        pids = {_backend_pid(connection) for connection in held}
+        for connection in held:
+            connection.close()
+        assert engine.pool.checkedin() == 3
+        again = [engine.connect() for _ in range(3)]
+        assert {_backend_pid(connection) for connection in again} <= pids
+        for connection in again:
+            connection.close()
+    finally:
+        engine.dispose()

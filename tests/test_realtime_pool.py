@@ -32,7 +32,7 @@ def web(database_url, redis_url):
         SECRET_KEY="pool-test-secret-key-of-enough-length",
         PUBLIC_URL=f"http://127.0.0.1:{port}",
         SESSION_COOKIE_SECURE="false",
-        # One pooled connection and two more in bursts.
+        # One pooled connection and one more in bursts.
         DB_POOL_SIZE="1",
     )
     web = WebProcess("parley serve", env, port, name="web-small-pool")
@@ -41,7 +41,7 @@ def web(database_url, redis_url):
 
 
 def test_a_burst_of_agents_larger_than_the_pool_all_connect(web, make):
-    """Twelve agents connect at the same moment through three connections."""
+    """Twelve agents connect at the same moment through two connections."""
     workspace = make.workspace()
     agents = [make.agent(workspace) for _ in range(AGENTS)]
     cookies = []
