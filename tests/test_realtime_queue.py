@@ -1,6 +1,7 @@
 """The Redis message queue: emits published together after a batch."""
 
 import json
+import threading
 import time
 
 import redis
@@ -37,3 +38,42 @@ def test_a_batch_holds_its_publishes_and_sends_them_in_order(redis_url):
     assert _next(listener)["n"] == 4
     assert manager._batches == {}
     listener.close()
+
+
+def test_the_listener_passes_other_processes_events_and_skips_its_own(redis_url):
+    """Its own emits were delivered when sent; others' and callbacks come in."""
+    channel = f"parley-test-{time.monotonic_ns()}"
+    here = ResyncingRedisManager(redis_url, channel=channel)
+    there = ResyncingRedisManager(redis_url, channel=channel, write_only=True)
+    for manager in (here, there):
+        manager._handle_emit = lambda _message: None  # no server to deliver to
+    heard: list[dict] = []
+    listening = threading.Thread(
+        target=lambda: heard.extend(json.loads(d) for d in here._listen()),
+        daemon=True,
+    )
+    listening.start()
+    deadline = time.monotonic() + 5
+    while not here.pubsub or not here.pubsub.subscribed:
+        assert time.monotonic() < deadline, "the listener never subscribed"
+        time.sleep(0.01)
+
+    here.emit("message", {"body": "mine"}, namespace="/agent", room="a")
+    there.emit("message", {"body": "theirs"}, namespace="/agent", room="a")
+    # An ack from a client of "there" to an emit "here" made: addressed here.
+    there._publish(
+        {"method": "callback", "host_id": here.host_id, "sid": "s",
+         "namespace": "/agent", "id": 1, "args": [{"ok": True}]}
+    )  # fmt: skip
+    with here.batch():
+        here.emit("conversation", {"id": 1}, namespace="/agent", room="b")
+    there.emit("message", {"body": "last"}, namespace="/agent", room="a")
+
+    while len(heard) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)  # anything more would have arrived by now
+    assert [(m["method"], m.get("data")) for m in heard] == [
+        ("emit", [{"body": "theirs"}]),
+        ("callback", None),
+        ("emit", [{"body": "last"}]),
+    ]

@@ -76,6 +76,21 @@ class ResyncingRedisManager(RedisManager):
                 )
                 self.connected = False
 
+    def _listen(self) -> Iterator[Any]:
+        """Yield what the channel carries, but this process's own events.
+
+        Every process hears its own publishes back. python-socketio has
+        delivered those to the local clients already and drops them once
+        decoded; matching the end of the raw text, where it puts the sender's
+        id, drops them without decoding. A callback addressed to this
+        process ends otherwise and still comes through.
+        """
+        own = self.json.dumps({"host_id": self.host_id})[1:].encode()
+        for data in super()._listen():
+            if isinstance(data, bytes) and data.endswith(own):
+                continue
+            yield data
+
     def _redis_listen_with_retries(self):  # noqa: D401 - generator override
         retry_sleep = 1
         had_outage = False
