@@ -24,8 +24,8 @@ class MemoryWindows:
         self._counts: dict[str, tuple[int, float]] = {}
         self._lock = threading.Lock()
 
-    def hit(self, key: str, window: int) -> tuple[int, float]:
-        """Count one hit; return the count in this window and its end."""
+    def hit(self, key: str, window: int) -> int:
+        """Count one hit; return the count in this window."""
         now = time.monotonic()
         with self._lock:
             count, ends = self._counts.get(key, (0, 0.0))
@@ -35,7 +35,12 @@ class MemoryWindows:
                     self._forget_expired(now)
             count += 1
             self._counts[key] = (count, ends)
-        return count, ends - now
+        return count
+
+    def remaining(self, key: str, window: int) -> float:
+        """Return the seconds left in ``key``'s window."""
+        _, ends = self._counts.get(key, (0, 0.0))
+        return max(0.0, ends - time.monotonic()) or float(window)
 
     def _forget_expired(self, now: float) -> None:
         for stale in [k for k, (_, ends) in self._counts.items() if ends <= now]:
@@ -48,14 +53,18 @@ class RedisWindows:
     def __init__(self, client: Any) -> None:
         self.client = client
 
-    def hit(self, key: str, window: int) -> tuple[int, float]:
-        """Count one hit; return the count in this window and the seconds left."""
-        pipe = self.client.pipeline()
+    def hit(self, key: str, window: int) -> int:
+        """Count one hit; return the count in this window (one round trip)."""
+        pipe = self.client.pipeline(transaction=False)
         pipe.incr(f"rl:{key}")
         pipe.expire(f"rl:{key}", window, nx=True)
-        pipe.ttl(f"rl:{key}")
-        count, _, ttl = pipe.execute()
-        return int(count), float(ttl if ttl and ttl > 0 else window)
+        count, _ = pipe.execute()
+        return int(count)
+
+    def remaining(self, key: str, window: int) -> float:
+        """Return the seconds left in ``key``'s window."""
+        ttl = self.client.ttl(f"rl:{key}")
+        return float(ttl if ttl and ttl > 0 else window)
 
 
 class RateLimiter:
@@ -74,18 +83,19 @@ class RateLimiter:
         """Count a hit on ``key``; raise RateLimited past ``limit`` per ``window`` s."""
         windows = current_app.extensions["ratelimit"]
         try:
-            count, remaining = windows.hit(key, window)
+            if windows.hit(key, window) <= limit:
+                return
+            remaining = windows.remaining(key, window)
         except Exception:
             # A rate limiter that is down must not take the chat down with it.
             logger.warning(
                 "Rate limiter unavailable for %s; allowing", key, exc_info=True
             )
             return
-        if count > limit:
-            raise RateLimited(
-                message or "Too many requests. Wait a few seconds and try again.",
-                retry_after=max(1, math.ceil(remaining)),
-            )
+        raise RateLimited(
+            message or "Too many requests. Wait a few seconds and try again.",
+            retry_after=max(1, math.ceil(remaining)),
+        )
 
 
 class InFlightLimit:
