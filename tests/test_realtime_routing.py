@@ -5,6 +5,7 @@ import pytest
 from app.extensions import db
 from app.models import Availability, Conversation, RoutingRule, RuleKind, User, Visitor
 from tests.support.sockets import call, new_id, open_agent, open_widget, received
+from tests.support.statements import statements
 
 W, A = "/widget", "/agent"
 
@@ -156,3 +157,39 @@ def test_every_send_answers_with_who_and_whether_they_can_answer(
     closed = send("Hello?")
     assert closed["availability"] == {"online": False, "reason": "outside_hours"}
     assert closed["last_seq"] == again["last_seq"] + 1
+
+
+def test_a_later_send_is_acked_with_who_can_answer_now(app, client, agent_client, team):
+    """Each send's summary names the assignee and team and whether anyone is on.
+
+    On PostgreSQL the store reads that in its own call: the send is one
+    statement.
+    """
+    agent = open_agent(app, agent_client)
+    user = agent_client.user
+    visitor = open_widget(app, client, user.workspace)
+    first = _first_send(visitor)["conversation"]
+    assert first["assignee"] == {"name": user.name}
+
+    def send(body):
+        return call(
+            visitor,
+            W,
+            "message:send",
+            {"conversation_id": first["id"], "client_msg_id": new_id(), "body": body},
+        )
+
+    acks = []
+    sent = statements(app, lambda: acks.append(send("Still there?")))
+    summary = acks[0]["conversation"]
+    assert summary["assignee"] == {"name": user.name}
+    assert summary["team"] == {"name": "Support"}
+    assert summary["availability"] == {"online": True, "reason": None}
+    assert summary["last_seq"] == first["last_seq"] + 1 and summary["queue"] is None
+    if db.engine.dialect.name == "postgresql":
+        assert len(sent) == 1 and "parley_append_message" in sent[0], sent
+
+    assert call(agent, A, "presence:set", {"status": "away"})["ok"]
+    away = send("Hello?")["conversation"]
+    assert away["assignee"] == {"name": user.name}
+    assert away["availability"] == {"online": False, "reason": "no_agents"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -16,7 +16,7 @@ from sqlalchemy.sql.expression import ClauseElement
 from app.db import utcnow
 from app.domain import audit, events
 from app.domain.content import clean_body
-from app.domain.numbering import Claimed, Counters, Guard, store
+from app.domain.numbering import Answering, Claimed, Counters, Guard, store
 from app.domain.tenancy import Tenant
 from app.errors import Conflict, NotFound, ParleyError, ValidationError
 from app.models import (
@@ -154,7 +154,7 @@ def append_message(
 
     The message is broadcast when the caller commits.
     """
-    message, created, _claimed = _append(
+    appended = _append(
         session,
         conversation_id,
         author_kind=author_kind,
@@ -162,10 +162,12 @@ def append_message(
         body=body,
         client_msg_id=client_msg_id,
     )
-    return message, created
+    return appended.message, appended.created
 
 
-Summarize = Callable[[Session, "Claimed | Conversation"], Any]
+#: Makes the summary a visitor's send is acknowledged with, from the state
+#: the send left and, when the store could read it, who can answer.
+Summarize = Callable[[Session, "Claimed | Conversation", "Answering | None"], Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,9 +187,12 @@ class Sent:
         message: Message,
         created: bool,
         summarize: Summarize | None,
+        answering: Answering | None = None,
     ) -> Sent:
         """Gather the results, summarizing the conversation if asked."""
-        summary = None if summarize is None else summarize(session, conversation)
+        summary = (
+            None if summarize is None else summarize(session, conversation, answering)
+        )
         return cls(conversation, message, created, summary)
 
 
@@ -196,6 +201,16 @@ class Author(Protocol):
 
     id: int
     name: str
+
+
+class Appended(NamedTuple):
+    """What :func:`_append` stored, or found stored by a first attempt."""
+
+    message: Message
+    created: bool
+    #: The conversation's row as the send left it.
+    claimed: Claimed
+    answering: Answering | None
 
 
 def _append(
@@ -208,13 +223,15 @@ def _append(
     client_msg_id: str | None = None,
     guard: Guard | None = None,
     author_name: str | None = None,
-) -> tuple[Message, bool, Claimed]:
+    answering: bool = False,
+) -> Appended:
     """Number and store a message in the caller's transaction.
 
     ``guard`` sees the conversation's row once it is locked and may refuse
     by raising; the caller then rolls back. The SQL is in
     :mod:`app.domain.numbering`; here a loaded Conversation is kept in step
-    and the broadcast is queued for the commit.
+    and the broadcast is queued for the commit. ``answering`` asks the
+    store to read who can answer as well (see :func:`numbering.store`).
     """
     text = clean_body(body)
     client_msg_id = check_client_id(client_msg_id)
@@ -234,11 +251,13 @@ def _append(
         "client_msg_id": client_msg_id,
         "created_at": utcnow(),
     }
-    claimed, message_id, earlier = store(session.connection(), row, counters, guard)
+    claimed, message_id, earlier, who = store(
+        session.connection(), row, counters, guard, answering=answering
+    )
     seq = claimed.last_seq
     _set_loaded(session, conversation_id, last_seq=seq)
     if earlier is not None:
-        return Message(**earlier._asdict()), False, claimed
+        return Appended(Message(**earlier._asdict()), False, claimed, who)
 
     row.update(workspace_id=claimed.workspace_id, seq=seq)
     if counters is not Counters.NONE:
@@ -262,7 +281,7 @@ def _append(
     )
     if counters is not Counters.NONE:
         claimed = replace(claimed, last_visible_seq=seq)
-    return message, True, claimed
+    return Appended(message, True, claimed, who)
 
 
 def _set_loaded(session: Session, conversation_id: int, **values: Any) -> None:
@@ -349,7 +368,7 @@ def visitor_send(
             )
 
     try:
-        message, created, state = _append(
+        message, created, state, answering = _append(
             session,
             conversation_id,
             author_kind=AuthorKind.VISITOR,
@@ -357,6 +376,9 @@ def visitor_send(
             body=body,
             client_msg_id=client_msg_id,
             guard=own_and_open,
+            # A new conversation's routing runs after the commit and may
+            # change who answers; its summary is read afterwards instead.
+            answering=summarize is not None and not started,
         )
     except ParleyError:
         session.rollback()
@@ -378,7 +400,7 @@ def visitor_send(
             queued_at=conversation.queued_at,
         )
     if not (started or queued):
-        sent = Sent.of(session, state, message, created, summarize)
+        sent = Sent.of(session, state, message, created, summarize, answering)
         session.commit()
         return sent
     session.commit()
@@ -414,7 +436,7 @@ def agent_send(
             )
 
     try:
-        message, created, _state = _append(
+        message, created, _state, _answering = _append(
             tenant.session,
             conversation_id,
             author_kind=AuthorKind.NOTE if note else AuthorKind.AGENT,

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Connection,
+    Integer,
     Row,
     bindparam,
     column,
@@ -29,7 +30,7 @@ from sqlalchemy import (
 )
 
 from app.errors import NotFound
-from app.models import Conversation, ConversationStatus, Message
+from app.models import Conversation, ConversationStatus, Message, Team, User
 
 
 class Counters(enum.Enum):
@@ -115,7 +116,7 @@ _FIND_MESSAGE = select(_messages).where(_m.id == bindparam("id"))
 _APPEND_CALL = (
     text(
         "SELECT * FROM parley_append_message(:conversation, :kind, :author,"
-        " :client_msg_id, :body, :created_at, :visible, :replied)"
+        " :client_msg_id, :body, :created_at, :visible, :replied, :answering)"
     )
     .bindparams(
         bindparam("kind", type_=_m.author_kind.type),
@@ -125,20 +126,36 @@ _APPEND_CALL = (
         *(column(f"c_{claimed.name}", claimed.type) for claimed in _CLAIMED),
         column("message_id", _m.id.type),
         column("earlier_id", _m.id.type),
+        column("a_online", Integer()),
+        column("a_assignee", User.__table__.c.name.type),
+        column("a_team", Team.__table__.c.name.type),
+        column("a_hours", Team.__table__.c.business_hours.type),
     )
 )
+
+
+class Answering(NamedTuple):
+    """Who can answer the conversation, as its claimed row names them."""
+
+    #: Active agents online in its team, or its workspace without a team.
+    agents_online: int
+    assignee_name: str | None
+    team_name: str | None
+    team_hours: dict[str, Any] | None
 
 
 class Stored(NamedTuple):
     """What :func:`store` did.
 
     ``message_id`` is the new message's; for a retry it is None and
-    ``earlier`` is the first copy's row.
+    ``earlier`` is the first copy's row. ``answering`` is there when it
+    was asked for and the database could read it in the same call.
     """
 
     claimed: Claimed
     message_id: int | None
     earlier: Row | None
+    answering: Answering | None = None
 
 
 def store(
@@ -146,6 +163,8 @@ def store(
     row: dict[str, Any],
     counters: Counters,
     guard: Guard | None = None,
+    *,
+    answering: bool = False,
 ) -> Stored:
     """Number and store the message ``row`` in the connection's transaction.
 
@@ -153,15 +172,20 @@ def store(
     come from the conversation. ``guard`` sees the conversation's row once
     it is locked and may refuse by raising; the caller then rolls back. A
     retry (the same author and client message id) stores nothing and gives
-    the first copy back.
+    the first copy back. With ``answering``, PostgreSQL also reads who can
+    answer the conversation; SQLite leaves that to the caller.
     """
     if connection.dialect.name == "postgresql":
-        return _in_one_call(connection, row, counters, guard)
+        return _in_one_call(connection, row, counters, guard, answering)
     return _in_steps(connection, row, counters, guard)
 
 
 def _in_one_call(
-    connection: Connection, row: dict[str, Any], counters: Counters, guard: Guard | None
+    connection: Connection,
+    row: dict[str, Any],
+    counters: Counters,
+    guard: Guard | None,
+    answering: bool,
 ) -> Stored:
     """Claim, look for a retry, store and count in one call (PostgreSQL).
 
@@ -179,6 +203,7 @@ def _in_one_call(
             "created_at": row["created_at"],
             "visible": counters is not Counters.NONE,
             "replied": counters is Counters.REPLIED,
+            "answering": answering,
         },
     ).first()
     if found is None:
@@ -186,10 +211,15 @@ def _in_one_call(
     claimed = Claimed(*found[: len(_CLAIMED)])
     if guard is not None:
         guard(claimed)
+    who = (
+        Answering(found.a_online, found.a_assignee, found.a_team, found.a_hours)
+        if answering
+        else None
+    )
     if found.earlier_id is not None:
         earlier = connection.execute(_FIND_MESSAGE, {"id": found.earlier_id}).one()
-        return Stored(claimed, None, earlier)
-    return Stored(claimed, found.message_id, None)
+        return Stored(claimed, None, earlier, who)
+    return Stored(claimed, found.message_id, None, who)
 
 
 def _in_steps(

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.db import utcnow
 from app.domain.content import render_html
 from app.domain.conversations import MessageView, view_of
-from app.domain.numbering import Claimed
+from app.domain.numbering import Answering, Claimed
 from app.models import (
     AuthorKind,
     Availability,
@@ -118,12 +118,32 @@ def conversation_for_visitor(
     return summary
 
 
-def sent_summary(session: Session, state: Claimed | Conversation) -> dict[str, Any]:
+def sent_summary(
+    session: Session, state: Claimed | Conversation, answering: Answering | None
+) -> dict[str, Any]:
     """The visitor's summary in a send's ack, from the state the send left.
 
-    Every send answers with it, so the names and the availability come in
-    one prebuilt query instead of a load per relationship.
+    Every send answers with it. Who can answer comes from the store when it
+    read that in the same call (PostgreSQL), else from one prebuilt query
+    instead of a load per relationship.
     """
+    if answering is None:
+        answering = _answering(session, state)
+    online, assignee, team_name, team_hours = answering
+    team_open = state.team_id is None or (
+        team_name is not None and hours.is_open(team_hours, utcnow())
+    )
+    return {
+        **_state(state),
+        "last_seq": state.last_visible_seq,
+        "assignee": None if assignee is None else {"name": assignee},
+        "team": None if team_name is None else {"name": team_name},
+        "queue": queue(session, state),
+        "availability": _available(team_open, online),
+    }
+
+
+def _answering(session: Session, state: Claimed | Conversation) -> Answering:
     has_assignee, has_team = state.assignee_id is not None, state.team_id is not None
     found = (
         session.connection()
@@ -138,18 +158,9 @@ def sent_summary(session: Session, state: Claimed | Conversation) -> dict[str, A
         .one()
         ._mapping
     )
-    assignee, team_name = found.get("assignee"), found.get("team")
-    team_open = not has_team or (
-        team_name is not None and hours.is_open(found["hours"], utcnow())
+    return Answering(
+        found["online"], found.get("assignee"), found.get("team"), found.get("hours")
     )
-    return {
-        **_state(state),
-        "last_seq": state.last_visible_seq,
-        "assignee": None if assignee is None else {"name": assignee},
-        "team": None if team_name is None else {"name": team_name},
-        "queue": queue(session, state),
-        "availability": _available(team_open, found["online"]),
-    }
 
 
 def _summary_statement(has_assignee: bool, has_team: bool) -> Select:
