@@ -20,9 +20,15 @@ def collector():
     """A Collector watching this process's collections; unfreezes afterwards."""
     watcher = Collector(sweep_seconds=100)
     gc.callbacks.append(watcher.watch)
-    yield watcher
-    gc.callbacks.remove(watcher.watch)
-    gc.unfreeze()
+    # Only the tests' own collections: one started by allocations (here or
+    # in a thread an earlier test left) would count as a new full one.
+    gc.disable()
+    try:
+        yield watcher
+    finally:
+        gc.enable()
+        gc.callbacks.remove(watcher.watch)
+        gc.unfreeze()
 
 
 def test_freezes_what_survives_a_full_collection(collector):
