@@ -290,6 +290,8 @@ def _set_loaded(session: Session, conversation_id: int, **values: Any) -> None:
     A value known only to the database (an SQL expression) is expired
     instead, and reloads if it is read.
     """
+    if not session.identity_map:  # the usual case on a socket: nothing loaded
+        return
     loaded = session.identity_map.get(identity_key(Conversation, conversation_id))
     if loaded is None:
         return
