@@ -1,17 +1,33 @@
 """Messages are numbered, idempotent and cleaned; closing sends a transcript."""
 
-import pytest
+from datetime import timedelta
+from types import SimpleNamespace
 
+import pytest
+from sqlalchemy import select
+
+from app.db import utcnow
+from app.domain import console
 from app.domain.conversations import (
+    agent_send,
     close_conversation,
     messages_after,
     post_message,
+    visitor_send,
 )
 from app.domain.tenancy import Tenant
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
-from app.models import AuditEvent, AuthorKind, ConversationStatus, Message
-from tests.support.statements import statements
+from app.models import (
+    AuditEvent,
+    AuthorKind,
+    Conversation,
+    ConversationStatus,
+    Message,
+    User,
+    Workspace,
+)
+from tests.support.statements import sent_with_mode, statements
 
 
 def test_sequence_numbers_count_up_from_one(make):
@@ -160,3 +176,134 @@ def test_a_send_is_one_statement_on_postgresql(app, make):
     row = db.session.get(type(conversation), conversation.id)
     assert (row.last_seq, row.last_visible_seq) == (1, 1)
     assert row.first_response_at == message.created_at
+
+
+def _stored(conversation_id):
+    """The conversation's counters and messages as another connection sees them."""
+    with db.engine.connect() as connection:
+        row = connection.execute(
+            select(Conversation.last_seq, Conversation.last_visible_seq).where(
+                Conversation.id == conversation_id
+            )
+        ).one()
+        bodies = connection.scalars(
+            select(Message.body)
+            .where(Message.conversation_id == conversation_id)
+            .order_by(Message.seq)
+        ).all()
+    return tuple(row), bodies
+
+
+def _sender(make, **conversation_fields):
+    """An agent, a conversation of theirs, and a session with nothing begun."""
+    agent = make.agent()
+    conversation = make.conversation(agent.workspace, **conversation_fields)
+    me = SimpleNamespace(id=agent.id, name=agent.name)
+    ids = SimpleNamespace(
+        workspace=agent.workspace_id,
+        conversation=conversation.id,
+        visitor=conversation.visitor_id,
+    )
+    db.session.rollback()
+    return me, ids, Tenant(db.session, ids.workspace)
+
+
+@pytest.mark.postgresql_only
+def test_a_send_with_nothing_else_to_change_commits_on_its_own(app, make):
+    """With no transaction begun, a send is one call in autocommit: no BEGIN, COMMIT."""
+    me, ids, tenant = _sender(make)
+
+    def both_sides():
+        visitor_send(
+            db.session,
+            tenant,
+            ids.visitor,
+            ids.conversation,
+            body="Hello?",
+            client_msg_id="v-1",
+        )
+        agent_send(tenant, me, ids.conversation, body="Hi!", client_msg_id="a-1")
+
+    sent = sent_with_mode(app, both_sides)
+    assert [("parley_append_message" in s.statement, s.alone) for s in sent] == [
+        (True, True),
+        (True, True),
+    ], sent
+    assert _stored(ids.conversation) == ((2, 2), ["Hello?", "Hi!"])
+
+
+def test_refused_sends_claim_and_store_nothing(make):
+    """Closed, another visitor's, another workspace's: an error, and no number used."""
+    me, ids, tenant = _sender(make, status=ConversationStatus.CLOSED)
+    stranger = make.visitor(tenant.session.get(Workspace, ids.workspace))
+    outsider = make.agent(make.workspace())
+    outsider = SimpleNamespace(
+        id=outsider.id, name=outsider.name, workspace_id=outsider.workspace_id
+    )
+    db.session.rollback()
+
+    def visitor(visitor_id):
+        return visitor_send(
+            db.session,
+            tenant,
+            visitor_id,
+            ids.conversation,
+            body="Anyone?",
+            client_msg_id="v-1",
+        )
+
+    with pytest.raises(Conflict) as closed:
+        visitor(ids.visitor)
+    assert closed.value.code == "conversation_closed"
+    with pytest.raises(NotFound):
+        visitor(stranger.id)
+    with pytest.raises(Conflict) as reply:
+        agent_send(tenant, me, ids.conversation, body="Hi", client_msg_id="a-1")
+    assert reply.value.code == "conversation_closed"
+    with pytest.raises(NotFound):
+        agent_send(
+            Tenant(db.session, outsider.workspace_id),
+            outsider,
+            ids.conversation,
+            body="Hi",
+            client_msg_id="a-2",
+            note=True,
+        )
+    assert _stored(ids.conversation) == ((0, 0), [])
+    # A note is still allowed on a closed conversation, with the next number.
+    note, created = agent_send(
+        tenant, me, ids.conversation, body="Called back", client_msg_id="n-1", note=True
+    )
+    assert created and note.seq == 1
+    assert _stored(ids.conversation) == ((1, 0), ["Called back"])
+
+
+@pytest.mark.postgresql_only
+def test_a_visitor_writing_to_a_snoozed_conversation_reopens_it_in_one_transaction(
+    app, make
+):
+    """The send alone refuses a snoozed row; the transaction that reopens it stores."""
+    me, ids, tenant = _sender(make)
+    agent = tenant.session.get(User, me.id)
+    console.snooze(tenant, ids.conversation, utcnow() + timedelta(days=1), by=agent)
+    db.session.rollback()
+    (seq, _visible), bodies = _stored(ids.conversation)
+
+    def send():
+        return visitor_send(
+            db.session,
+            tenant,
+            ids.visitor,
+            ids.conversation,
+            body="Still there?",
+            client_msg_id="v-1",
+        )
+
+    sent = sent_with_mode(app, send)
+    calls = [s.alone for s in sent if "parley_append_message" in s.statement]
+    assert calls == [True, False], sent
+    # The refused call used no number: the message takes the next one.
+    assert _stored(ids.conversation) == ((seq + 1,) * 2, [*bodies, "Still there?"])
+    assert (
+        db.session.get(Conversation, ids.conversation).status == ConversationStatus.OPEN
+    )

@@ -2,7 +2,7 @@
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from app import migrate
 from app.models import Base
@@ -49,3 +49,31 @@ def test_downgrade_to_empty_and_back(tmp_path):
     finally:
         engine.dispose()
     assert _differences(f"sqlite:///{tmp_path / 'round.db'}") == []
+
+
+def _message_function_arguments(engine) -> list[str]:
+    with engine.connect() as connection:
+        return connection.scalars(
+            text(
+                "SELECT pg_get_function_identity_arguments(oid) FROM pg_proc"
+                " WHERE proname = 'parley_append_message'"
+            )
+        ).all()
+
+
+def test_message_function_migrations_undo_and_redo_on_postgres(fresh_postgres):
+    """Each version of the message function replaces the one before, both ways."""
+    engine = create_engine(fresh_postgres.url)
+    try:
+        migrate.upgrade(engine)
+        [newest] = _message_function_arguments(engine)
+        assert newest.endswith("p_statuses character varying[]")
+        migrate.downgrade(engine, "0007")
+        [previous] = _message_function_arguments(engine)
+        assert previous.endswith("p_answering boolean")
+        migrate.downgrade(engine, "0005")
+        assert _message_function_arguments(engine) == []
+        migrate.upgrade(engine)
+        assert _message_function_arguments(engine) == [newest]
+    finally:
+        engine.dispose()

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.expression import ClauseElement
@@ -16,7 +16,7 @@ from sqlalchemy.sql.expression import ClauseElement
 from app.db import utcnow
 from app.domain import audit, events
 from app.domain.content import clean_body
-from app.domain.numbering import Answering, Claimed, Counters, Guard, store
+from app.domain.numbering import ANYWHERE, Answering, Claimed, Counters, Guard, store
 from app.domain.tenancy import Tenant
 from app.errors import Conflict, NotFound, ParleyError, ValidationError
 from app.models import (
@@ -29,6 +29,12 @@ from app.models import (
 )
 
 MAX_CLIENT_ID = 64
+
+#: The statuses a conversation takes messages in: all but closed.
+_WRITABLE = frozenset(ConversationStatus) - {ConversationStatus.CLOSED}
+#: Those in which a visitor's message changes nothing else (a snoozed
+#: conversation reopens).
+_UNSETTLED = _WRITABLE - {ConversationStatus.SNOOZED}
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,17 +227,24 @@ def _append(
     author_id: int | None,
     body: object,
     client_msg_id: str | None = None,
-    guard: Guard | None = None,
+    guard: Guard = ANYWHERE,
+    refusal: Callable[[Claimed], ParleyError] | None = None,
+    alone: Guard | None = None,
     author_name: str | None = None,
     answering: bool = False,
 ) -> Appended:
     """Number and store a message in the caller's transaction.
 
-    ``guard`` sees the conversation's row once it is locked and may refuse
-    by raising; the caller then rolls back. The SQL is in
-    :mod:`app.domain.numbering`; here a loaded Conversation is kept in step
-    and the broadcast is queued for the commit. ``answering`` asks the
-    store to read who can answer as well (see :func:`numbering.store`).
+    A conversation ``guard`` does not admit gets the error ``refusal``
+    makes of its row, and nothing is stored. With ``alone``, a send that
+    finds nothing else in the session's transaction and a conversation
+    that guard admits (PostgreSQL) is stored in a statement of its own, in
+    autocommit: the caller's commit then sends nothing. One that ``alone``
+    refuses but ``guard`` admits is stored again in a transaction, for the
+    caller to change more with it. The SQL is in :mod:`app.domain.numbering`;
+    here a loaded Conversation is kept in step and the broadcast is queued
+    for the commit. ``answering`` asks the store to read who can answer as
+    well (see :func:`numbering.store`).
     """
     text = clean_body(body)
     client_msg_id = check_client_id(client_msg_id)
@@ -251,9 +264,23 @@ def _append(
         "client_msg_id": client_msg_id,
         "created_at": utcnow(),
     }
-    claimed, message_id, earlier, who = store(
-        session.connection(), row, counters, guard, answering=answering
-    )
+    stored = None
+    if alone is not None and _nothing_begun(session):
+        stored = store(
+            session.connection(execution_options=_AUTOCOMMIT),
+            row,
+            counters,
+            alone,
+            answering=answering,
+        )
+        if stored.refused and guard.admits(stored.claimed):
+            session.rollback()
+            stored = None
+    if stored is None:
+        stored = store(session.connection(), row, counters, guard, answering=answering)
+    claimed, message_id, earlier, who = stored
+    if stored.refused:
+        raise (refusal or _no_such)(claimed)
     seq = claimed.last_seq
     _set_loaded(session, conversation_id, last_seq=seq)
     if earlier is not None:
@@ -282,6 +309,22 @@ def _append(
     if counters is not Counters.NONE:
         claimed = replace(claimed, last_visible_seq=seq)
     return Appended(message, True, claimed, who)
+
+
+_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+
+
+def _nothing_begun(session: Session | scoped_session) -> bool:
+    """Whether a send may be a statement of its own: PostgreSQL, no transaction."""
+    if isinstance(session, scoped_session):
+        session = session()
+    return (
+        not session.in_transaction() and session.get_bind().dialect.name == "postgresql"
+    )
+
+
+def _no_such(claimed: Claimed) -> ParleyError:
+    return NotFound(f"No conversation {claimed.id}.")
 
 
 def _set_loaded(session: Session, conversation_id: int, **values: Any) -> None:
@@ -357,18 +400,15 @@ def visitor_send(
         ).id
         started = True
 
-    def own_and_open(claimed: Claimed) -> None:
-        if (claimed.workspace_id, claimed.visitor_id) != (
-            tenant.workspace_id,
-            visitor_id,
-        ):
-            raise NotFound("You have no such conversation.")
-        if claimed.status == ConversationStatus.CLOSED:
-            raise Conflict(
+    def refused(claimed: Claimed) -> ParleyError:
+        if claimed.status == ConversationStatus.CLOSED and ours.admits(claimed):
+            return Conflict(
                 "This conversation is closed; start a new one.",
                 code="conversation_closed",
             )
+        return NotFound("You have no such conversation.")
 
+    ours = Guard(workspace_id=tenant.workspace_id, visitor_id=visitor_id)
     try:
         message, created, state, answering = _append(
             session,
@@ -377,7 +417,11 @@ def visitor_send(
             author_id=visitor_id,
             body=body,
             client_msg_id=client_msg_id,
-            guard=own_and_open,
+            guard=ours._replace(statuses=_WRITABLE),
+            refusal=refused,
+            # A message to a snoozed conversation reopens it in the same
+            # transaction; a new conversation is routed after its commit.
+            alone=None if started else ours._replace(statuses=_UNSETTLED),
             # A new conversation's routing runs after the commit and may
             # change who answers; its summary is read afterwards instead.
             answering=summarize is not None and not started,
@@ -428,15 +472,17 @@ def agent_send(
 ) -> tuple[Message, bool]:
     """Store an agent's reply or internal note in their workspace's conversation."""
 
-    def open_here(claimed: Claimed) -> None:
-        if claimed.workspace_id != tenant.workspace_id:
-            raise NotFound(f"No conversation {conversation_id} in this workspace.")
-        if claimed.status == ConversationStatus.CLOSED and not note:
-            raise Conflict(
+    def refused(claimed: Claimed) -> ParleyError:
+        if claimed.workspace_id == tenant.workspace_id:
+            return Conflict(
                 "This conversation is closed; reopen it to reply.",
                 code="conversation_closed",
             )
+        return NotFound(f"No conversation {conversation_id} in this workspace.")
 
+    guard = Guard(
+        workspace_id=tenant.workspace_id, statuses=None if note else _WRITABLE
+    )
     try:
         message, created, _state, _answering = _append(
             tenant.session,
@@ -445,7 +491,9 @@ def agent_send(
             author_id=agent.id,
             body=body,
             client_msg_id=client_msg_id,
-            guard=open_here,
+            guard=guard,
+            refusal=refused,
+            alone=guard,
             author_name=agent.name,
         )
     except ParleyError:

@@ -1,8 +1,9 @@
 """Numbering and storing a message: the SQL on the hot path of every send.
 
 A send takes its conversation's next sequence number under the row's lock,
-looks for an earlier copy (a retry), stores the message and moves the
-conversation's counters, all in the caller's transaction. The statements
+if the row is one the message may go to (its :class:`Guard`), looks for an
+earlier copy (a retry), stores the message and moves the conversation's
+counters, all in the connection's transaction. The statements
 are built once and run on the session's connection, with the ORM's
 bookkeeping kept out: a statement built per call spends more time
 computing its cache key than the database spends running it.
@@ -11,7 +12,6 @@ computing its cache key than the database spends running it.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -63,7 +63,27 @@ class Claimed:
     agent_read_seq: int
 
 
-Guard = Callable[[Claimed], None]
+class Guard(NamedTuple):
+    """The conversation a message may go to, checked once its row is locked.
+
+    None in a field admits anything.
+    """
+
+    workspace_id: int | None = None
+    visitor_id: int | None = None
+    statuses: frozenset[ConversationStatus] | None = None
+
+    def admits(self, claimed: Claimed) -> bool:
+        """Whether the message may go to the conversation ``claimed`` shows."""
+        return (
+            self.workspace_id in (None, claimed.workspace_id)
+            and self.visitor_id in (None, claimed.visitor_id)
+            and (self.statuses is None or claimed.status in self.statuses)
+        )
+
+
+#: Admits every conversation.
+ANYWHERE = Guard()
 
 
 _conversations = Conversation.__table__
@@ -111,12 +131,14 @@ _COUNT = {Counters.VISIBLE: _SET_VISIBLE, Counters.REPLIED: _SET_REPLIED}
 _FIND_MESSAGE = select(_messages).where(_m.id == bindparam("id"))
 
 # On PostgreSQL the claim, the look for a retry, the insert and the counters
-# are one call of a function (migration 0006): one round trip instead of
-# three, and statements whose plans the database keeps.
+# are one call of a function (migrations 0006 to 0008): one round trip
+# instead of three, and statements whose plans the database keeps. The
+# function checks the guard itself, so that a send may be a statement alone.
 _APPEND_CALL = (
     text(
         "SELECT * FROM parley_append_message(:conversation, :kind, :author,"
-        " :client_msg_id, :body, :created_at, :visible, :replied, :answering)"
+        " :client_msg_id, :body, :created_at, :visible, :replied, :answering,"
+        " :workspace, :visitor, CAST(:statuses AS varchar[]))"
     )
     .bindparams(
         bindparam("kind", type_=_m.author_kind.type),
@@ -148,8 +170,10 @@ class Stored(NamedTuple):
     """What :func:`store` did.
 
     ``message_id`` is the new message's; for a retry it is None and
-    ``earlier`` is the first copy's row. ``answering`` is there when it
-    was asked for and the database could read it in the same call.
+    ``earlier`` is the first copy's row. When the guard refused the
+    conversation both are None, ``claimed`` is its row as found, and
+    nothing was claimed or stored. ``answering`` is there when it was asked
+    for and the database could read it in the same call.
     """
 
     claimed: Claimed
@@ -157,23 +181,30 @@ class Stored(NamedTuple):
     earlier: Row | None
     answering: Answering | None = None
 
+    @property
+    def refused(self) -> bool:
+        """Whether the guard kept the message out."""
+        return self.message_id is None and self.earlier is None
+
 
 def store(
     connection: Connection,
     row: dict[str, Any],
     counters: Counters,
-    guard: Guard | None = None,
+    guard: Guard = ANYWHERE,
     *,
     answering: bool = False,
 ) -> Stored:
     """Number and store the message ``row`` in the connection's transaction.
 
     ``row`` holds the message's fields but its workspace and number, which
-    come from the conversation. ``guard`` sees the conversation's row once
-    it is locked and may refuse by raising; the caller then rolls back. A
-    retry (the same author and client message id) stores nothing and gives
-    the first copy back. With ``answering``, PostgreSQL also reads who can
-    answer the conversation; SQLite leaves that to the caller.
+    come from the conversation. A conversation ``guard`` does not admit is
+    left as it was and the result says it was refused. A retry (the same
+    author and client message id) stores nothing and gives the first copy
+    back. With ``answering``, PostgreSQL also reads who can answer the
+    conversation; SQLite leaves that to the caller. On PostgreSQL nothing is
+    written before the guard passes, so the connection may be in autocommit:
+    the send is then one statement and one round trip.
     """
     if connection.dialect.name == "postgresql":
         return _in_one_call(connection, row, counters, guard, answering)
@@ -184,14 +215,10 @@ def _in_one_call(
     connection: Connection,
     row: dict[str, Any],
     counters: Counters,
-    guard: Guard | None,
+    guard: Guard,
     answering: bool,
 ) -> Stored:
-    """Claim, look for a retry, store and count in one call (PostgreSQL).
-
-    The message is stored before ``guard`` sees the row; a refusal rolls it
-    back with the rest of the caller's transaction.
-    """
+    """Check, claim, look for a retry, store and count in one call (PostgreSQL)."""
     found = connection.execute(
         _APPEND_CALL,
         {
@@ -204,13 +231,18 @@ def _in_one_call(
             "visible": counters is not Counters.NONE,
             "replied": counters is Counters.REPLIED,
             "answering": answering,
+            "workspace": guard.workspace_id,
+            "visitor": guard.visitor_id,
+            "statuses": None
+            if guard.statuses is None
+            else sorted(status.value for status in guard.statuses),
         },
     ).first()
     if found is None:
         raise NotFound(f"No conversation {row['conversation_id']}.")
     claimed = Claimed(*found[: len(_CLAIMED)])
-    if guard is not None:
-        guard(claimed)
+    if found.message_id is None and found.earlier_id is None:
+        return Stored(claimed, None, None)
     who = (
         Answering(found.a_online, found.a_assignee, found.a_team, found.a_hours)
         if answering
@@ -223,16 +255,18 @@ def _in_one_call(
 
 
 def _in_steps(
-    connection: Connection, row: dict[str, Any], counters: Counters, guard: Guard | None
+    connection: Connection, row: dict[str, Any], counters: Counters, guard: Guard
 ) -> Stored:
-    """Claim, look for a retry, store and count, one statement each."""
+    """Claim, check, look for a retry, store and count, one statement each."""
     conversation_id = row["conversation_id"]
     found = connection.execute(_CLAIM, {"conversation": conversation_id}).first()
     if found is None:
         raise NotFound(f"No conversation {conversation_id}.")
     claimed = Claimed(*found)
-    if guard is not None:
-        guard(claimed)
+    if not guard.admits(claimed):
+        # The database is locked for writing by us (SQLite): hand it back.
+        connection.execute(_HAND_BACK, {"conversation": conversation_id})
+        return Stored(replace(claimed, last_seq=claimed.last_seq - 1), None, None)
     if row["client_msg_id"] is not None and row["author_id"] is not None:
         earlier = connection.execute(
             _FIND_RETRY,
