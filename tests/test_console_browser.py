@@ -57,8 +57,11 @@ class Stack:
 
 
 @pytest.fixture
-def stack(app, make, database_url, tmp_path, browser) -> Iterator[Stack]:
-    """Serve Parley on the test's database with agents Alex and Sam."""
+def stack(request, app, make, database_url, tmp_path, browser) -> Iterator[Stack]:
+    """Serve Parley on the test's database with agents Alex and Sam.
+
+    A test may pass more settings as the fixture's parameter.
+    """
     workspace = make.workspace("Acme")
     alex = make.agent(workspace, name="Alex Agent", email="alex@acme.test")
     sam = make.agent(workspace, name="Sam Second", email="sam@acme.test")
@@ -75,6 +78,7 @@ def stack(app, make, database_url, tmp_path, browser) -> Iterator[Stack]:
         DATABASE_URL=database_url,
         SECRET_KEY=SECRET,
         PUBLIC_URL=f"http://127.0.0.1:{port}",
+        **getattr(request, "param", {}),
     )
     parley = WebProcess("parley serve", env, port).start()
     try:
@@ -409,4 +413,33 @@ def test_status_menu_sets_the_agents_availability(stack):
         alex.select_option("[data-presence]", "online")
         wait_until(lambda: availability() == "online", timeout=30, what="online")
     finally:
+        alex.context.close()
+
+
+@pytest.mark.parametrize("stack", [{"PRESENCE_GRACE_SECONDS": "3"}], indirect=True)
+def test_a_visitors_online_dot_follows_their_connection(stack):
+    """The inbox row and the conversation show the visitor online, live."""
+    token = visitor_token(stack.parley.url, stack.key, ORIGIN)
+    auth = {"key": stack.key, "token": token}
+    visitor = ChatClient("/widget", origin=ORIGIN).connect(stack.parley.url, auth=auth)
+    conversation_id = start_conversation(visitor, "Is anyone there?")
+    alex = stack.console(stack.alex)
+    try:
+        dot = row(alex, conversation_id).locator("[data-visitor-presence]")
+        expect(dot).to_have_attribute("data-online", "true", timeout=WAIT_MS)
+        # Gone: offline once the record lapses (a 3 s grace here), no reload.
+        visitor.close()
+        expect(dot).to_have_attribute("data-online", "false", timeout=WAIT_MS)
+        visitor = ChatClient("/widget", origin=ORIGIN).connect(
+            stack.parley.url, auth=auth
+        )
+        expect(dot).to_have_attribute("data-online", "true", timeout=WAIT_MS)
+
+        row(alex, conversation_id).locator("a").click()
+        label = alex.locator("[data-visitor-presence] [data-presence-label]")
+        expect(label).to_have_text("Online now", timeout=WAIT_MS)
+        visitor.close()
+        expect(label).to_have_text("Offline", timeout=WAIT_MS)
+    finally:
+        visitor.close()
         alex.context.close()

@@ -9,6 +9,7 @@ from app.console import bp
 from app.console.common import arg_int, current_tenant
 from app.domain import console
 from app.domain.content import render_html
+from app.extensions import presence
 from app.models import Conversation, ConversationStatus, Team, User
 from app.models.console import Tag
 from app.routing.assignment import agent_load, agent_loads
@@ -27,6 +28,15 @@ def _load() -> dict:
         "load": agent_load(current_tenant().session, current_user.id),
         "capacity": current_user.capacity,
     }
+
+
+def _online(page: console.InboxPage | None) -> set[int]:
+    """The visitors of a page's rows who are online now, in one look-up."""
+    if page is None or not page.rows:
+        return set()
+    return presence.online_among(
+        "visitor", current_user.workspace_id, [row.visitor_id for row in page.rows]
+    )
 
 
 def chrome() -> dict:
@@ -49,6 +59,7 @@ def inbox():
         "console/inbox.html",
         view=view,
         page=page,
+        online=_online(page),
         target=console.wait_target(current_user.workspace.settings or {}),
         **chrome(),
     )
@@ -64,6 +75,7 @@ def inbox_rows():
     return render_template(
         "console/_rows.html",
         page=page,
+        online=_online(page),
         target=console.wait_target(current_user.workspace.settings or {}),
     )
 
@@ -88,6 +100,7 @@ def search():
         "console/search.html",
         query=query,
         page=page,
+        online=_online(page),
         target=console.wait_target(current_user.workspace.settings or {}),
         **chrome(),
     )
@@ -106,6 +119,9 @@ def conversation(conversation_id: int):
         "console/conversation.html",
         conversation=found,
         visitor=found.visitor,
+        visitor_online=presence.is_online(
+            "visitor", tenant.workspace_id, found.visitor_id
+        ),
         messages=messages,
         older=older,
         names=console.author_names(tenant, messages),

@@ -84,6 +84,7 @@ class InboxRow:
 
     id: int
     status: str
+    visitor_id: int
     visitor_name: str
     visitor_email: str | None
     last_body: str | None
@@ -220,6 +221,7 @@ def _rows_query(tenant: Tenant) -> tuple[Select, Any]:
             Conversation.created_at,
             Conversation.assignee_id,
             Conversation.team_id,
+            Conversation.visitor_id,
             Visitor.name,
             Visitor.email,
             Visitor.public_id,
@@ -251,6 +253,7 @@ def _to_rows(tenant: Tenant, result) -> list[InboxRow]:
         InboxRow(
             id=record.id,
             status=ConversationStatus(record.status).value,
+            visitor_id=record.visitor_id,
             visitor_name=record.name
             or record.email
             or f"Visitor {record.public_id[:6]}",

@@ -77,6 +77,12 @@ class Presence:
         """Return the ids of the members of ``kind`` online in a workspace."""
         return self._state().backend.online(kind, workspace_id)
 
+    def online_among(
+        self, kind: str, workspace_id: int, member_ids: list[int]
+    ) -> set[int]:
+        """Return which of ``member_ids`` are online, in one look-up."""
+        return self._state().backend.online_among(kind, workspace_id, member_ids)
+
     def set_status(self, workspace_id: int, agent_id: int, status: str) -> str:
         """Set an agent's chosen status (online or away) and announce it."""
         if status not in ("online", "away"):

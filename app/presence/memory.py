@@ -44,6 +44,17 @@ class MemoryPresence:
             if k == kind and w == workspace_id and until > now
         }
 
+    def online_among(
+        self, kind: str, workspace_id: int, member_ids: list[int]
+    ) -> set[int]:
+        """Which of ``member_ids`` have live records."""
+        now = time.monotonic()
+        return {
+            member
+            for member in member_ids
+            if self._expiry.get((kind, workspace_id, member), 0) > now
+        }
+
     def sweep(self) -> list[tuple[str, int, int]]:
         """Remove and return the members whose records expired."""
         now = time.monotonic()

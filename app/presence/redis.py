@@ -82,6 +82,20 @@ class RedisPresence:
         )
         return {int(m) for m in members}
 
+    def online_among(
+        self, kind: str, workspace_id: int, member_ids: list[int]
+    ) -> set[int]:
+        """Which of ``member_ids`` have live records: one round trip."""
+        if not member_ids:
+            return set()
+        scores = self.client.zmscore(_key(kind, workspace_id), member_ids)
+        now = time.time()
+        return {
+            member
+            for member, score in zip(member_ids, scores, strict=True)
+            if score is not None and float(score) > now
+        }
+
     def sweep(self) -> list[tuple[str, int, int]]:
         """Remove and return the members whose records expired."""
         now = time.time()

@@ -20,10 +20,26 @@ function startPresence() {
   socket.on("connect", announce);
 }
 
+/** Keep every visitor's online dot on this page as presence events say. */
+function startVisitorPresence() {
+  socket.on("presence", (event) => {
+    if (event?.kind !== "visitor" || !Number.isInteger(event.id)) return;
+    const online = event.status === "online";
+    const label = online ? "Online now" : "Offline";
+    for (const element of document.querySelectorAll(`[data-visitor-presence="${event.id}"]`)) {
+      element.dataset.online = String(online);
+      element.title = label;
+      const text = element.querySelector("[data-presence-label]");
+      if (text) text.textContent = label;
+    }
+  });
+}
+
 showConnection(document.querySelector("[data-connection]"));
 startInbox();
 startNotifications();
 startPresence();
+startVisitorPresence();
 
 let composer = null;
 const page = document.querySelector("[data-conversation-page]");
