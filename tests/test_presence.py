@@ -51,10 +51,12 @@ def two_webs(database_url, redis_url):
 
 
 def _statuses(agent: ChatClient, visitor_id: int) -> list[str]:
+    """The visitor's statuses in the order the agent heard them."""
     return [
-        e["status"]
-        for e in agent.received("presence")
-        if e["kind"] == "visitor" and e["id"] == visitor_id
+        status
+        for e in agent.received("presence:visitors")
+        for status in ("online", "offline")
+        if visitor_id in e[status]
     ]
 
 

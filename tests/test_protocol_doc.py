@@ -42,6 +42,7 @@ def test_every_emitted_event_is_documented():
         "read",
         "conversation",
         "presence",
+        "presence:visitors",
         "resync",
     } <= emitted
     assert [e for e in sorted(emitted) if not _documented(e)] == []

@@ -8,6 +8,7 @@ to its own clients in the room.
 from __future__ import annotations
 
 import logging
+import threading
 from contextlib import AbstractContextManager, nullcontext
 
 from sqlalchemy import select
@@ -119,13 +120,77 @@ def _tell_visitor(
 
 
 def deliver_presence(kind: str, workspace_id: int, member_id: int, status: str) -> None:
-    """Tell a workspace's agents that a visitor or agent came or went."""
+    """Tell a workspace's agents that a visitor or agent came or went.
+
+    An agent's change goes out at once. Visitors' are gathered and sent
+    together (see :class:`VisitorChanges`).
+    """
+    if kind == "visitor":
+        visitor_changes.add(workspace_id, member_id, status)
+        return
     socketio.emit(
         "presence",
         {"kind": kind, "id": member_id, "status": status},
         to=rooms.workspace_agents(workspace_id),
         namespace=rooms.AGENT,
     )
+
+
+class VisitorChanges:
+    """Visitors' comings and goings, sent to agents at most once an interval.
+
+    Announced one by one, a restart that brings 10,000 widgets back would
+    send every agent of the workspace 10,000 events (with 50 agents, half a
+    million frames, a third of the time the process took to take the
+    connections back). Gathered, each agent gets one ``presence:visitors``
+    event an interval from each web process, with each visitor's latest
+    status. A green thread sends them while there are any, then ends.
+    """
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._pending: dict[int, dict[int, str]] = {}
+        self._lock = threading.Lock()
+        self._sending = False
+
+    def add(self, workspace_id: int, visitor_id: int, status: str) -> None:
+        """Queue a visitor's new status for the next event to its workspace."""
+        with self._lock:
+            self._pending.setdefault(workspace_id, {})[visitor_id] = status
+            start, self._sending = not self._sending, True
+        if start:
+            socketio.start_background_task(self._send_while_pending)
+
+    def _send_while_pending(self) -> None:
+        while True:
+            socketio.sleep(self.interval)
+            with self._lock:
+                pending, self._pending = self._pending, {}
+                if not pending:
+                    self._sending = False
+                    return
+            for workspace_id, changes in pending.items():
+                try:
+                    _send_visitor_changes(workspace_id, changes)
+                except Exception:
+                    logger.exception("Visitor presence for %s not sent", workspace_id)
+
+
+def _send_visitor_changes(workspace_id: int, changes: dict[int, str]) -> None:
+    socketio.emit(
+        "presence:visitors",
+        {
+            "online": sorted(v for v, status in changes.items() if status == "online"),
+            "offline": sorted(v for v, status in changes.items() if status != "online"),
+        },
+        to=rooms.workspace_agents(workspace_id),
+        namespace=rooms.AGENT,
+    )
+
+
+#: Seconds between two ``presence:visitors`` events of a web process.
+VISITOR_PRESENCE_INTERVAL = 1.0
+visitor_changes = VisitorChanges(VISITOR_PRESENCE_INTERVAL)
 
 
 # Connected once per process; they act on whichever app is current.

@@ -22,16 +22,22 @@ function startPresence() {
 
 /** Keep every visitor's online dot on this page as presence events say. */
 function startVisitorPresence() {
-  socket.on("presence", (event) => {
-    if (event?.kind !== "visitor" || !Number.isInteger(event.id)) return;
-    const online = event.status === "online";
+  const show = (ids, online) => {
+    if (!Array.isArray(ids)) return;
     const label = online ? "Online now" : "Offline";
-    for (const element of document.querySelectorAll(`[data-visitor-presence="${event.id}"]`)) {
-      element.dataset.online = String(online);
-      element.title = label;
-      const text = element.querySelector("[data-presence-label]");
-      if (text) text.textContent = label;
+    for (const id of ids) {
+      if (!Number.isInteger(id)) continue;
+      for (const element of document.querySelectorAll(`[data-visitor-presence="${id}"]`)) {
+        element.dataset.online = String(online);
+        element.title = label;
+        const text = element.querySelector("[data-presence-label]");
+        if (text) text.textContent = label;
+      }
     }
+  };
+  socket.on("presence:visitors", (event) => {
+    show(event?.offline, false);
+    show(event?.online, true);
   });
 }
 
