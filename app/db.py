@@ -67,6 +67,29 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+#: Execution options of a connection that runs each statement as a
+#: transaction of its own.
+AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+
+
+def outside_transaction(session: Session | scoped_session) -> bool:
+    """Give ``session`` a connection in autocommit, if nothing is begun on it.
+
+    PostgreSQL only; returns whether it did. Under READ COMMITTED every
+    statement sees a snapshot of its own anyway, so work that only reads, or
+    writes in one statement, loses nothing and saves the round trips of
+    ``BEGIN`` and of the ``COMMIT`` or ``ROLLBACK`` that ends it. Each write
+    made on it is committed by its statement alone: call this only where
+    nothing written needs another statement to stand or fall with it.
+    """
+    if isinstance(session, scoped_session):
+        session = session()
+    if session.in_transaction() or session.get_bind().dialect.name != "postgresql":
+        return False
+    session.connection(execution_options=AUTOCOMMIT)
+    return True
+
+
 def make_engine(url: str, pool_size: int = 20) -> Engine:
     """Create an engine tuned for the backend ``url`` names."""
     if url.startswith("sqlite"):

@@ -4,11 +4,18 @@ from contextlib import ExitStack
 
 import pytest
 
-from app.extensions import db, sends
+from app.extensions import db, sends, socketio
 from app.models import AuthorKind, Conversation, Message
 from tests.support.console import post_json
-from tests.support.sockets import call, new_id, open_agent, open_widget, received
-from tests.support.statements import statements
+from tests.support.sockets import (
+    ORIGIN,
+    call,
+    new_id,
+    open_agent,
+    open_widget,
+    received,
+)
+from tests.support.statements import sent_with_mode, statements
 
 W, A = "/widget", "/agent"
 
@@ -512,3 +519,51 @@ def test_agent_sync_loads_summaries_without_a_query_each(app, make, agent, works
     assert [c["team"]["name"] for c in answer["conversations"]] == [
         f"Team {n}" for n in reversed(range(12))
     ]
+
+
+@pytest.mark.postgresql_only
+def test_connects_syncs_and_sends_run_without_begin_on_postgresql(
+    app, client, workspace, agent
+):
+    """Each statement of a connect, a sync, a join and a send is a transaction
+    of its own on PostgreSQL: no BEGIN, COMMIT or ROLLBACK round trips."""
+    key = workspace.widget_key
+    token = client.post(
+        "/api/widget/session", json={"key": key}, headers={"Origin": ORIGIN}
+    ).json["token"]
+    db.session.rollback()
+    socks = []
+
+    def connect():
+        socks.append(
+            socketio.test_client(
+                app,
+                namespace=W,
+                auth={"key": key, "token": token},
+                headers={"Origin": ORIGIN},
+            )
+        )
+
+    steps = {"visitor connect": sent_with_mode(app, connect)}
+    [visitor] = socks
+    assert visitor.is_connected(W)
+    conversation_id = _start(visitor)
+    db.session.rollback()
+    follow = {"conversations": {str(conversation_id): 0}}
+    send = {"conversation_id": conversation_id, "client_msg_id": new_id(), "body": "Hi"}
+    steps["visitor sync"] = sent_with_mode(
+        app, lambda: call(visitor, W, "sync", follow)
+    )
+    steps["visitor send"] = sent_with_mode(
+        app, lambda: call(visitor, W, "message:send", send)
+    )
+    steps["agent sync"] = sent_with_mode(app, lambda: call(agent, A, "sync", follow))
+    steps["agent join"] = sent_with_mode(
+        app,
+        lambda: call(
+            agent, A, "conversation:join", {"conversation_id": conversation_id}
+        ),
+    )
+    for step, sent in steps.items():
+        assert sent, step
+        assert all(statement.alone for statement in sent), (step, sent)

@@ -8,12 +8,12 @@ from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.expression import ClauseElement
 
-from app.db import utcnow
+from app.db import outside_transaction, utcnow
 from app.domain import audit, events
 from app.domain.content import clean_body
 from app.domain.numbering import ANYWHERE, Answering, Claimed, Counters, Guard, store
@@ -265,14 +265,8 @@ def _append(
         "created_at": utcnow(),
     }
     stored = None
-    if alone is not None and _nothing_begun(session):
-        stored = store(
-            session.connection(execution_options=_AUTOCOMMIT),
-            row,
-            counters,
-            alone,
-            answering=answering,
-        )
+    if alone is not None and outside_transaction(session):
+        stored = store(session.connection(), row, counters, alone, answering=answering)
         if stored.refused and guard.admits(stored.claimed):
             session.rollback()
             stored = None
@@ -309,18 +303,6 @@ def _append(
     if counters is not Counters.NONE:
         claimed = replace(claimed, last_visible_seq=seq)
     return Appended(message, True, claimed, who)
-
-
-_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
-
-
-def _nothing_begun(session: Session | scoped_session) -> bool:
-    """Whether a send may be a statement of its own: PostgreSQL, no transaction."""
-    if isinstance(session, scoped_session):
-        session = session()
-    return (
-        not session.in_transaction() and session.get_bind().dialect.name == "postgresql"
-    )
 
 
 def _no_such(claimed: Claimed) -> ParleyError:

@@ -60,7 +60,9 @@ class Presence:
         with state.lock:
             state.local[sid] = (kind, workspace_id, member_id)
         if state.backend.renew(kind, workspace_id, member_id):
-            self._announce(kind, workspace_id, member_id)
+            # A visitor has no status but online; an agent's is asked for.
+            status = "online" if kind == "visitor" else None
+            self._announce(kind, workspace_id, member_id, status)
         self._start_heartbeat(state)
 
     def disconnected(self, sid: str) -> None:

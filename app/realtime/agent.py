@@ -12,6 +12,7 @@ from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room
 
+from app.db import outside_transaction
 from app.domain.conversations import agent_send, mark_read, view_of
 from app.domain.tenancy import Tenant
 from app.errors import ParleyError, ValidationError
@@ -120,6 +121,7 @@ def _tenant() -> Tenant:
 def sync(data: dict[str, Any]) -> dict[str, Any]:
     """Catch up on conversations the console follows, notes included."""
     positions = sync_positions(data)
+    outside_transaction(db.session)  # reads alone: no BEGIN and ROLLBACK
     answer = [
         _catch_up(conversation, positions[conversation.id])
         for conversation in followed(_tenant().select(Conversation), positions)
@@ -140,6 +142,7 @@ def _catch_up(conversation: Conversation, after: int) -> dict[str, Any]:
 
 def join(data: dict[str, Any]) -> dict[str, Any]:
     """Open a conversation: join its room and get what came after ``last_seq``."""
+    outside_transaction(db.session)  # reads alone: no BEGIN and ROLLBACK
     conversation = _tenant().get(Conversation, need_int(data, "conversation_id"))
     after = need_int(data, "last_seq", optional=True) or 0
     answer = _catch_up(conversation, after)

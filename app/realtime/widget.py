@@ -10,6 +10,7 @@ from typing import Any
 from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, emit, join_room
 
+from app.db import outside_transaction
 from app.domain.content import MAX_BODY_CHARS
 from app.domain.conversations import mark_read, view_of, visitor_send
 from app.domain.tenancy import Tenant
@@ -66,6 +67,7 @@ def _refuse(code: str, message: str) -> ConnectionRefusedError:
 def connect(auth: Any = None):
     """Admit a visitor with a valid token from an allowed origin."""
     auth = auth if isinstance(auth, dict) else {}
+    outside_transaction(db.session)  # reads alone: no BEGIN and ROLLBACK
     try:
         workspace = workspace_by_key(db.session, auth.get("key"))
     except NotFound as error:
@@ -125,6 +127,7 @@ def _own_conversation(me: VisitorSocket, conversation_id: int) -> Conversation:
 def sync(data: dict[str, Any]) -> dict[str, Any]:
     """Catch up: every message after the seqs the client holds."""
     me = _me()
+    outside_transaction(db.session)  # reads alone: no BEGIN and ROLLBACK
     positions = sync_positions(data)
     mine = (
         Tenant(db.session, me.workspace_id)
