@@ -567,3 +567,19 @@ def test_connects_syncs_and_sends_run_without_begin_on_postgresql(
     for step, sent in steps.items():
         assert sent, step
         assert all(statement.alone for statement in sent), (step, sent)
+
+
+def test_joining_says_whether_the_visitor_is_online(
+    app, client, make, workspace, agent
+):
+    """The join answer carries the visitor's presence as it is at that moment."""
+    here = _start(open_widget(app, client, workspace))
+    away = make.conversation(workspace).id  # its visitor never connected
+
+    def online(conversation_id):
+        ack = call(agent, A, "conversation:join", {"conversation_id": conversation_id})
+        assert ack["ok"], ack
+        return ack["conversation"]["visitor"]["online"]
+
+    assert online(here) is True
+    assert online(away) is False

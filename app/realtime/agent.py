@@ -146,6 +146,11 @@ def join(data: dict[str, Any]) -> dict[str, Any]:
     conversation = _tenant().get(Conversation, need_int(data, "conversation_id"))
     after = need_int(data, "last_seq", optional=True) or 0
     answer = _catch_up(conversation, after)
+    # A console that joins again after its socket dropped may have missed
+    # the visitor coming or going.
+    answer["visitor"]["online"] = presence.is_online(
+        "visitor", conversation.workspace_id, conversation.visitor_id
+    )
     db.session.rollback()
     return {"ok": True, "conversation": answer}
 

@@ -1,6 +1,7 @@
 // One open conversation: live transcript, older pages on scroll, typing
 // preview, read receipts, and the action forms posted with fetch.
 import { expectAssignment } from "./notify.js";
+import { showVisitorPresence } from "./presence.js";
 import { call, socket } from "./socket.js";
 
 const TYPING_IDLE_MS = 6000;
@@ -40,6 +41,9 @@ export class ConversationView {
     const ack = await call("conversation:join", { conversation_id: this.id, last_seq: this.lastSeq });
     if (!ack.ok) return;
     this.root.dataset.joined = "true";
+    const presence = this.root.querySelector("[data-visitor-presence]");
+    const online = ack.conversation.visitor?.online;
+    if (presence && typeof online === "boolean") showVisitorPresence(presence, online);
     for (const message of ack.conversation.messages) this.add(message);
     if (ack.conversation.more) this.join();
     this.markRead();

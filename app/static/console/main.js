@@ -4,6 +4,7 @@ import { ConversationView } from "./conversation.js";
 import { startInbox } from "./inbox.js";
 import { startKeys } from "./keys.js";
 import { startNotifications } from "./notify.js";
+import { startVisitorPresence } from "./presence.js";
 import { call, showConnection, socket } from "./socket.js";
 
 const PRESENCE_KEY = "parley:console:presence";
@@ -18,27 +19,6 @@ function startPresence() {
     announce();
   });
   socket.on("connect", announce);
-}
-
-/** Keep every visitor's online dot on this page as presence events say. */
-function startVisitorPresence() {
-  const show = (ids, online) => {
-    if (!Array.isArray(ids)) return;
-    const label = online ? "Online now" : "Offline";
-    for (const id of ids) {
-      if (!Number.isInteger(id)) continue;
-      for (const element of document.querySelectorAll(`[data-visitor-presence="${id}"]`)) {
-        element.dataset.online = String(online);
-        element.title = label;
-        const text = element.querySelector("[data-presence-label]");
-        if (text) text.textContent = label;
-      }
-    }
-  };
-  socket.on("presence:visitors", (event) => {
-    show(event?.offline, false);
-    show(event?.online, true);
-  });
 }
 
 showConnection(document.querySelector("[data-connection]"));
