@@ -48,10 +48,15 @@ def test_the_listener_passes_other_processes_events_and_skips_its_own(redis_url)
     for manager in (here, there):
         manager._handle_emit = lambda _message: None  # no server to deliver to
     heard: list[dict] = []
-    listening = threading.Thread(
-        target=lambda: heard.extend(json.loads(d) for d in here._listen()),
-        daemon=True,
-    )
+    done = threading.Event()
+
+    def listen() -> None:
+        for data in here._listen():
+            if done.is_set():
+                return
+            heard.append(json.loads(data))
+
+    listening = threading.Thread(target=listen, daemon=True)
     listening.start()
     deadline = time.monotonic() + 5
     while not here.pubsub or not here.pubsub.subscribed:
@@ -77,3 +82,9 @@ def test_the_listener_passes_other_processes_events_and_skips_its_own(redis_url)
         ("callback", None),
         ("emit", [{"body": "last"}]),
     ]
+    # Stop listening (one more event wakes the listener), so that no thread
+    # is left retrying once this session's Redis has gone.
+    done.set()
+    there.emit("message", {"body": "bye"}, namespace="/agent", room="a")
+    listening.join(timeout=5)
+    assert not listening.is_alive()
