@@ -219,6 +219,10 @@ class Appended(NamedTuple):
     answering: Answering | None
 
 
+def _no_such(claimed: Claimed) -> ParleyError:
+    return NotFound(f"No conversation {claimed.id}.")
+
+
 def _append(
     session: Session,
     conversation_id: int,
@@ -228,7 +232,7 @@ def _append(
     body: object,
     client_msg_id: str | None = None,
     guard: Guard = ANYWHERE,
-    refusal: Callable[[Claimed], ParleyError] | None = None,
+    refusal: Callable[[Claimed], ParleyError] = _no_such,
     alone: Guard | None = None,
     author_name: str | None = None,
     answering: bool = False,
@@ -274,7 +278,7 @@ def _append(
         stored = store(session.connection(), row, counters, guard, answering=answering)
     claimed, message_id, earlier, who = stored
     if stored.refused:
-        raise (refusal or _no_such)(claimed)
+        raise refusal(claimed)
     seq = claimed.last_seq
     _set_loaded(session, conversation_id, last_seq=seq)
     if earlier is not None:
@@ -303,10 +307,6 @@ def _append(
     if counters is not Counters.NONE:
         claimed = replace(claimed, last_visible_seq=seq)
     return Appended(message, True, claimed, who)
-
-
-def _no_such(claimed: Claimed) -> ParleyError:
-    return NotFound(f"No conversation {claimed.id}.")
 
 
 def _set_loaded(session: Session, conversation_id: int, **values: Any) -> None:
@@ -382,6 +382,8 @@ def visitor_send(
         ).id
         started = True
 
+    ours = Guard(workspace_id=tenant.workspace_id, visitor_id=visitor_id)
+
     def refused(claimed: Claimed) -> ParleyError:
         if claimed.status == ConversationStatus.CLOSED and ours.admits(claimed):
             return Conflict(
@@ -390,7 +392,6 @@ def visitor_send(
             )
         return NotFound("You have no such conversation.")
 
-    ours = Guard(workspace_id=tenant.workspace_id, visitor_id=visitor_id)
     try:
         message, created, state, answering = _append(
             session,
