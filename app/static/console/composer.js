@@ -4,6 +4,12 @@ import { call, socket } from "./socket.js";
 
 const TYPING_EVERY_MS = 2000;
 
+/** The shortcut typed after a "/" at the end of the box, or null. */
+function cannedPrefix(text) {
+  const match = text.match(/(^|\s)\/([\w-]*)$/);
+  return match ? match[2] : null;
+}
+
 export class Composer {
   constructor(form, view) {
     this.form = form;
@@ -74,8 +80,7 @@ export class Composer {
 
   async onInput() {
     this.error.hidden = true;
-    const match = this.box.value.match(/(^|\s)\/([\w-]*)$/);
-    if (match) await this.showCanned(match[2]);
+    if (cannedPrefix(this.box.value) !== null) await this.showCanned();
     else this.menu.hidden = true;
     if (!this.noteMode.checked) this.sendTyping();
   }
@@ -93,10 +98,17 @@ export class Composer {
     socket.emit("typing", { conversation_id: this.view.id, typing: false });
   }
 
-  async showCanned(prefix) {
+  async showCanned() {
     if (this.canned === null) {
       const response = await fetch("/console/canned.json", { headers: { Accept: "application/json" } });
       this.canned = response.ok ? (await response.json()).replies : [];
+    }
+    // Read the box again: it may have changed while the replies loaded (a
+    // choice already inserted must not open the menu once more).
+    const prefix = cannedPrefix(this.box.value);
+    if (prefix === null) {
+      this.menu.hidden = true;
+      return;
     }
     const found = this.canned.filter((reply) => reply.shortcut.startsWith(prefix.toLowerCase()));
     this.menu.replaceChildren(
